@@ -1,0 +1,3 @@
+from identity_service.cli import main
+
+main()

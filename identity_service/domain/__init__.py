@@ -1,0 +1,1 @@
+"""Domain types and errors: plain Python, shared by the service and the store."""

@@ -1,0 +1,141 @@
+"""Domain errors: each class carries its gRPC status code name and ErrorInfo reason.
+
+The servicer layer converts them to rich statuses in exactly one place
+(`servicers.interceptor`). Codes are names of grpc.StatusCode so that this
+module does not import grpc.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One invalid field (google.rpc.BadRequest.FieldViolation)."""
+
+    field: str
+    description: str
+
+
+class DomainError(Exception):
+    """Base of every error a client can cause; never a 500."""
+
+    code = "INTERNAL"
+    reason = "ERROR_REASON_UNSPECIFIED"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        metadata: dict[str, str] | None = None,
+        violations: list[FieldViolation] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.metadata = metadata or {}
+        self.violations = violations or []
+
+
+class InvalidCredential(DomainError):
+    code = "UNAUTHENTICATED"
+    reason = "INVALID_CREDENTIAL"
+
+
+class MissingScope(DomainError):
+    code = "PERMISSION_DENIED"
+    reason = "MISSING_SCOPE"
+
+
+class TenantSuspended(DomainError):
+    code = "PERMISSION_DENIED"
+    reason = "TENANT_SUSPENDED"
+
+
+class InvalidField(DomainError):
+    code = "INVALID_ARGUMENT"
+    reason = "INVALID_FIELD"
+
+    @classmethod
+    def of(cls, field_path: str, description: str) -> "InvalidField":
+        return cls(
+            f"{field_path}: {description}",
+            violations=[FieldViolation(field_path, description)],
+        )
+
+
+class InvalidFilter(DomainError):
+    code = "INVALID_ARGUMENT"
+    reason = "INVALID_FILTER"
+
+
+class InvalidOrderBy(DomainError):
+    code = "INVALID_ARGUMENT"
+    reason = "INVALID_ORDER_BY"
+
+
+class InvalidPageToken(DomainError):
+    code = "INVALID_ARGUMENT"
+    reason = "INVALID_PAGE_TOKEN"
+
+
+class InvalidUpdateMask(DomainError):
+    code = "INVALID_ARGUMENT"
+    reason = "INVALID_UPDATE_MASK"
+
+
+class RequestIdReused(DomainError):
+    code = "INVALID_ARGUMENT"
+    reason = "REQUEST_ID_REUSED"
+
+
+class InvalidMember(DomainError):
+    code = "INVALID_ARGUMENT"
+    reason = "INVALID_MEMBER"
+
+
+class NotFound(DomainError):
+    code = "NOT_FOUND"
+    reason = "NOT_FOUND"
+
+
+class UserNameTaken(DomainError):
+    code = "ALREADY_EXISTS"
+    reason = "USER_NAME_TAKEN"
+
+
+class ExternalIdTaken(DomainError):
+    code = "ALREADY_EXISTS"
+    reason = "EXTERNAL_ID_TAKEN"
+
+
+class GroupNameTaken(DomainError):
+    code = "ALREADY_EXISTS"
+    reason = "GROUP_NAME_TAKEN"
+
+
+class TenantExists(DomainError):
+    code = "ALREADY_EXISTS"
+    reason = "TENANT_EXISTS"
+
+
+class EtagMismatch(DomainError):
+    code = "ABORTED"
+    reason = "ETAG_MISMATCH"
+
+
+class InvalidState(DomainError):
+    code = "FAILED_PRECONDITION"
+    reason = "INVALID_STATE"
+
+
+class UndeleteConflict(DomainError):
+    code = "FAILED_PRECONDITION"
+    reason = "UNDELETE_CONFLICT"
+
+
+class TooManyItems(DomainError):
+    code = "RESOURCE_EXHAUSTED"
+    reason = "TOO_MANY_ITEMS"
+
+    @classmethod
+    def over(cls, what: str, limit: int) -> "TooManyItems":
+        return cls(f"at most {limit} {what} per request", metadata={"limit": str(limit)})

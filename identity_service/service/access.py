@@ -1,0 +1,91 @@
+"""Who may do what: authentication of bearer secrets, scopes, and the tenant a
+request reaches. The credential decides the tenant, never the request."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from identity_service.domain.errors import (
+    InvalidCredential,
+    MissingScope,
+    NotFound,
+    TenantSuspended,
+)
+from identity_service.domain.models import Caller, Scope, TenantRef, TenantState, now
+from identity_service.store import tenants as tenant_store
+from identity_service.store.engine import Database
+
+SECRET_PREFIX = "rst_"  # noqa: S105 - a marker, not a secret
+LAST_USE_RESOLUTION = timedelta(minutes=1)
+# Scopes that imply others: an IdP's "scim" credential reads and writes.
+_IMPLIED = {Scope.SCIM: {Scope.READ, Scope.WRITE}}
+# "-" in a resource name stands for the caller's own tenant (AIP-159).
+OWN_TENANT = "-"
+
+
+def new_secret() -> str:
+    """256 random bits, URL-safe, recognisable by its prefix."""
+    return SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 is enough for a 256-bit random secret: it cannot be guessed, so
+    a slow password hash would only slow every call down. Secrets are looked
+    up by this digest, so the time a lookup takes depends on the digest, which
+    a caller cannot steer, and never on how much of a secret was right."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def require(caller: Caller, scope: Scope) -> None:
+    granted = set(caller.scopes)
+    for scope_held in caller.scopes:
+        granted |= _IMPLIED.get(scope_held, set())
+    if scope not in granted:
+        raise MissingScope(
+            f"this credential lacks the {scope.value!r} scope",
+            metadata={"required_scope": scope.value},
+        )
+
+
+class Access:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def authenticate(self, secret: str) -> Caller:
+        """The caller a bearer secret stands for. Unknown, revoked and expired
+        secrets are refused alike."""
+        if not secret.startswith(SECRET_PREFIX):
+            raise InvalidCredential("the bearer token is not valid")
+        digest = hash_secret(secret)
+        with self._db.read() as conn:
+            found = tenant_store.find_by_secret_hash(conn, digest)
+        at = now()
+        if found is None:
+            raise InvalidCredential("the bearer token is not valid")
+        credential, row = found
+        if credential.revoke_time or (credential.expire_time and credential.expire_time <= at):
+            raise InvalidCredential("the bearer token is not valid")
+        if row.tenant_state == TenantState.SUSPENDED.value:
+            raise TenantSuspended("the tenant is suspended")
+        if credential.last_use_time is None or at - credential.last_use_time > LAST_USE_RESOLUTION:
+            self._touch(credential.id)
+        return Caller(credential.id, row.tenant_id, row.tenant_slug, credential.scopes)
+
+    def _touch(self, credential_id: str) -> None:
+        with self._db.write() as conn:
+            tenant_store.update_credential(conn, credential_id, last_use_time=now())
+
+    @staticmethod
+    def tenant(conn: sa.Connection, caller: Caller, slug: str) -> TenantRef:
+        """The tenant `slug` names, as this caller may see it: a tenant
+        credential reaches only its own tenant; any other is NOT_FOUND."""
+        if caller.tenant_id is not None and caller.tenant_slug is not None:
+            if slug not in (OWN_TENANT, caller.tenant_slug):
+                raise NotFound(f"tenant {slug!r} not found")
+            return TenantRef(caller.tenant_id, caller.tenant_slug)
+        tenant = tenant_store.get_tenant(conn, slug) if slug != OWN_TENANT else None
+        if tenant is None:
+            raise NotFound(f"tenant {slug!r} not found")
+        return TenantRef(tenant.id, tenant.slug)

@@ -1,0 +1,407 @@
+"""Use cases for groups and membership. Membership changes are deltas: they
+touch the rows they change and the group's counter, never the whole list."""
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import sqlalchemy as sa
+
+from identity_service.domain.errors import (
+    ExternalIdTaken,
+    GroupNameTaken,
+    InvalidMember,
+    InvalidState,
+    NotFound,
+    TooManyItems,
+    UndeleteConflict,
+)
+from identity_service.domain.models import (
+    Caller,
+    Group,
+    ListQuery,
+    Member,
+    MemberRef,
+    Membership,
+    MemberType,
+    Page,
+    Scope,
+    TenantRef,
+    now,
+)
+from identity_service.service import idempotency, paging, validation
+from identity_service.service.access import Access, require
+from identity_service.service.users import MAX_BATCH, check_etag
+from identity_service.store import groups as store
+from identity_service.store import members as member_store
+from identity_service.store import users as user_store
+from identity_service.store.engine import Database
+
+MAX_MEMBERS_PER_CALL = 1000
+MAX_REPLACE_MEMBERS = 10_000
+MAX_MEMBER_PAGE = 10_000
+
+Change = Callable[[sa.Connection, TenantRef, Group], Group]
+
+
+class Groups:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def _tenant(self, conn: sa.Connection, caller: Caller, slug: str, scope: Scope) -> TenantRef:
+        require(caller, scope)
+        return Access.tenant(conn, caller, slug)
+
+    @staticmethod
+    def _live(
+        conn: sa.Connection,
+        tenant: TenantRef,
+        group_id: str,
+        show_deleted: bool,
+        *,
+        for_update: bool = False,
+    ) -> Group:
+        group = store.get(conn, tenant, group_id, for_update=for_update)
+        if group is None or (group.delete_time is not None and not show_deleted):
+            raise NotFound(f"group {group_id!r} not found")
+        return group
+
+    def get(self, caller: Caller, slug: str, group_id: str, *, show_deleted: bool = False) -> Group:
+        with self._db.read() as conn:
+            tenant = self._tenant(conn, caller, slug, Scope.READ)
+            return self._live(conn, tenant, group_id, show_deleted)
+
+    def batch_get(self, caller: Caller, slug: str, group_ids: list[str]) -> list[Group]:
+        if len(group_ids) > MAX_BATCH:
+            raise TooManyItems.over("names", MAX_BATCH)
+        with self._db.read() as conn:
+            tenant = self._tenant(conn, caller, slug, Scope.READ)
+            found = store.get_many(conn, tenant, group_ids)
+        missing = [i for i in group_ids if i not in found]
+        if missing:
+            raise NotFound(f"group {missing[0]!r} not found")
+        return [found[i] for i in group_ids]
+
+    def list(self, caller: Caller, slug: str, query: ListQuery) -> Page[Group]:
+        with self._db.read() as conn:
+            tenant = self._tenant(conn, caller, slug, Scope.READ)
+            token_query = paging.fingerprint(
+                "groups", tenant.id, query.filter, query.order_by, query.show_deleted
+            )
+            items, key = store.list_page(
+                conn,
+                tenant,
+                expression=query.filter,
+                order_by=query.order_by,
+                show_deleted=query.show_deleted,
+                limit=paging.page_size(query.page_size),
+                offset=max(query.skip, 0),
+                after=paging.decode(query.page_token, token_query),
+            )
+            total = store.count(conn, tenant, query.filter, query.show_deleted)
+        return Page(items, paging.encode(token_query, key), total)
+
+    def create(
+        self,
+        caller: Caller,
+        slug: str,
+        display_name: str,
+        external_id: str | None = None,
+        members: Sequence[MemberRef] = (),
+        request_id: str = "",
+    ) -> Group:
+        validation.check_group(display_name, external_id)
+        _limit(members, MAX_MEMBERS_PER_CALL)
+        at = now()
+        with self._db.write() as conn:
+            tenant = self._tenant(conn, caller, slug, Scope.WRITE)
+            group = Group(
+                id=user_store.new_id(),
+                tenant_slug=tenant.slug,
+                display_name=display_name,
+                external_id=external_id or None,
+                member_count=0,
+                version=1,
+                create_time=at,
+                update_time=at,
+            )
+
+            def run() -> Group:
+                # A new group cannot be in a cycle: nothing contains it yet.
+                _check_members_exist(conn, tenant, members)
+                added = member_store.add(conn, tenant, group.id, members, at)
+                created = dataclasses.replace(group, member_count=added)
+                store.insert(conn, tenant, created)
+                return created
+
+            arguments = (display_name, external_id, list(members))
+            return idempotency.once(conn, tenant, request_id, "CreateGroup", arguments, Group, run)
+
+    def update(
+        self,
+        caller: Caller,
+        slug: str,
+        group_id: str,
+        *,
+        display_name: str | None = None,
+        external_id: str | None = None,
+        etag: str = "",
+        request_id: str = "",
+    ) -> Group:
+        """Replace displayName and/or externalId (None leaves a field as it is,
+        "" clears externalId)."""
+
+        def change(conn: sa.Connection, tenant: TenantRef, group: Group) -> Group:
+            updated = dataclasses.replace(
+                group,
+                display_name=group.display_name if display_name is None else display_name,
+                external_id=group.external_id if external_id is None else external_id or None,
+            )
+            validation.check_group(updated.display_name, updated.external_id)
+            if updated == group:
+                return group
+            updated = _next_version(updated)
+            store.save(conn, tenant, updated)
+            return updated
+
+        arguments = (group_id, display_name, external_id, etag)
+        return self._mutate(
+            caller, slug, group_id, "UpdateGroup", arguments, etag, request_id, change
+        )
+
+    def delete(
+        self, caller: Caller, slug: str, group_id: str, *, etag: str = "", request_id: str = ""
+    ) -> Group:
+        """Soft delete; the group's memberships, as container and as member,
+        are removed."""
+
+        def change(conn: sa.Connection, tenant: TenantRef, group: Group) -> Group:
+            deleted = _next_version(dataclasses.replace(group, delete_time=now(), member_count=0))
+            member_store.clear(conn, tenant, group.id)
+            parents = member_store.leave_all(conn, tenant, group.id)
+            store.add_to_count(conn, tenant, parents, -1, deleted.update_time)
+            store.save(conn, tenant, deleted)
+            return deleted
+
+        arguments = (group_id, etag)
+        return self._mutate(
+            caller, slug, group_id, "DeleteGroup", arguments, etag, request_id, change
+        )
+
+    def undelete(
+        self, caller: Caller, slug: str, group_id: str, *, etag: str = "", request_id: str = ""
+    ) -> Group:
+        def change(conn: sa.Connection, tenant: TenantRef, group: Group) -> Group:
+            if group.delete_time is None:
+                raise InvalidState(f"group {group_id!r} is not deleted")
+            restored = _next_version(dataclasses.replace(group, delete_time=None))
+            try:
+                store.save(conn, tenant, restored)
+            except (GroupNameTaken, ExternalIdTaken) as exc:
+                raise UndeleteConflict(f"cannot undelete: {exc.message}") from exc
+            return restored
+
+        arguments = (group_id, etag)
+        return self._mutate(
+            caller,
+            slug,
+            group_id,
+            "UndeleteGroup",
+            arguments,
+            etag,
+            request_id,
+            change,
+            include_deleted=True,
+        )
+
+    def add_members(
+        self,
+        caller: Caller,
+        slug: str,
+        group_id: str,
+        refs: Sequence[MemberRef],
+        *,
+        etag: str = "",
+        request_id: str = "",
+    ) -> Group:
+        """Add members atomically; members already there are left alone."""
+        _limit(refs, MAX_MEMBERS_PER_CALL)
+
+        def change(conn: sa.Connection, tenant: TenantRef, group: Group) -> Group:
+            _check_members_exist(conn, tenant, refs)
+            _check_no_cycle(conn, tenant, group.id, refs)
+            added = member_store.add(conn, tenant, group.id, refs, now())
+            return _counted(conn, tenant, group, added)
+
+        arguments = (group_id, list(refs), etag)
+        return self._mutate(
+            caller, slug, group_id, "AddMembers", arguments, etag, request_id, change
+        )
+
+    def remove_members(
+        self,
+        caller: Caller,
+        slug: str,
+        group_id: str,
+        member_ids: Sequence[str],
+        *,
+        etag: str = "",
+        request_id: str = "",
+    ) -> Group:
+        """Remove members atomically; absent ones are ignored."""
+        _limit(member_ids, MAX_MEMBERS_PER_CALL)
+
+        def change(conn: sa.Connection, tenant: TenantRef, group: Group) -> Group:
+            removed = member_store.remove(conn, tenant, group.id, list(member_ids))
+            return _counted(conn, tenant, group, -removed)
+
+        arguments = (group_id, list(member_ids), etag)
+        return self._mutate(
+            caller, slug, group_id, "RemoveMembers", arguments, etag, request_id, change
+        )
+
+    def replace_members(
+        self,
+        caller: Caller,
+        slug: str,
+        group_id: str,
+        refs: Sequence[MemberRef],
+        *,
+        etag: str = "",
+        request_id: str = "",
+    ) -> Group:
+        """Make the member list exactly `refs`, touching only the differences."""
+        _limit(refs, MAX_REPLACE_MEMBERS)
+
+        def change(conn: sa.Connection, tenant: TenantRef, group: Group) -> Group:
+            wanted = {ref.id: ref for ref in refs}
+            current = member_store.ids(conn, tenant, group.id)
+            to_add = [ref for ref_id, ref in wanted.items() if ref_id not in current]
+            _check_members_exist(conn, tenant, to_add)
+            _check_no_cycle(conn, tenant, group.id, to_add)
+            removed = member_store.remove(conn, tenant, group.id, sorted(current - set(wanted)))
+            added = member_store.add(conn, tenant, group.id, to_add, now())
+            return _counted(conn, tenant, group, added - removed, changed=bool(added or removed))
+
+        arguments = (group_id, list(refs), etag)
+        return self._mutate(
+            caller, slug, group_id, "ReplaceMembers", arguments, etag, request_id, change
+        )
+
+    def list_members(
+        self, caller: Caller, slug: str, group_id: str, *, page_size: int, page_token: str
+    ) -> Page[Member]:
+        with self._db.read() as conn:
+            tenant = self._tenant(conn, caller, slug, Scope.READ)
+            group = self._live(conn, tenant, group_id, show_deleted=False)
+            token_query = paging.fingerprint("members", tenant.id, group_id)
+            items, key = member_store.list_page(
+                conn,
+                tenant,
+                group_id,
+                limit=paging.page_size(page_size, MAX_MEMBER_PAGE),
+                after=paging.decode(page_token, token_query),
+            )
+        return Page(items, paging.encode(token_query, key), group.member_count)
+
+    def list_memberships(
+        self,
+        caller: Caller,
+        slug: str,
+        member: MemberRef,
+        *,
+        transitive: bool,
+        page_size: int,
+        page_token: str,
+    ) -> Page[Membership]:
+        with self._db.read() as conn:
+            tenant = self._tenant(conn, caller, slug, Scope.READ)
+            _check_members_exist(conn, tenant, [member], error=NotFound)
+            token_query = paging.fingerprint("memberships", tenant.id, member, transitive)
+            items, key = member_store.memberships_page(
+                conn,
+                tenant,
+                member.id,
+                transitive=transitive,
+                limit=paging.page_size(page_size),
+                after=paging.decode(page_token, token_query),
+            )
+        return Page(items, paging.encode(token_query, key))
+
+    def _mutate(
+        self,
+        caller: Caller,
+        slug: str,
+        group_id: str,
+        method: str,
+        arguments: tuple[object, ...],
+        etag: str,
+        request_id: str,
+        change: Change,
+        *,
+        include_deleted: bool = False,
+    ) -> Group:
+        """Load the group, check the etag, and let `change` write and return
+        the new version, all in one transaction."""
+        with self._db.write() as conn:
+            tenant = self._tenant(conn, caller, slug, Scope.WRITE)
+
+            def run() -> Group:
+                group = self._live(
+                    conn, tenant, group_id, show_deleted=include_deleted, for_update=True
+                )
+                check_etag(group.etag, etag)
+                return change(conn, tenant, group)
+
+            return idempotency.once(conn, tenant, request_id, method, arguments, Group, run)
+
+
+def _next_version(group: Group) -> Group:
+    return dataclasses.replace(group, version=group.version + 1, update_time=now())
+
+
+def _counted(
+    conn: sa.Connection, tenant: TenantRef, group: Group, delta: int, *, changed: bool | None = None
+) -> Group:
+    """The group after its member count moved by `delta`, as a new version
+    when membership changed."""
+    if not (delta if changed is None else changed):
+        return group
+    updated = _next_version(dataclasses.replace(group, member_count=group.member_count + delta))
+    store.add_to_count(conn, tenant, [group.id], delta, updated.update_time)
+    return updated
+
+
+def _limit(items: Sequence[object], limit: int) -> None:
+    if len(items) > limit:
+        raise TooManyItems.over("members", limit)
+
+
+def _check_members_exist(
+    conn: sa.Connection,
+    tenant: TenantRef,
+    refs: Sequence[MemberRef],
+    error: type[InvalidMember] | type[NotFound] = InvalidMember,
+) -> None:
+    user_ids = [r.id for r in refs if r.type == MemberType.USER]
+    group_ids = [r.id for r in refs if r.type == MemberType.GROUP]
+    found = user_store.live_ids(conn, tenant, user_ids) if user_ids else set()
+    found |= store.live_ids(conn, tenant, group_ids) if group_ids else set()
+    for ref in refs:
+        if ref.id not in found:
+            raise error(
+                f"{ref.type.value.lower()} {ref.id!r} not found", metadata={"member": ref.id}
+            )
+
+
+def _check_no_cycle(
+    conn: sa.Connection, tenant: TenantRef, group_id: str, refs: Sequence[MemberRef]
+) -> None:
+    """A group may not contain itself, directly or through nested groups."""
+    for ref in refs:
+        if ref.type == MemberType.GROUP and (
+            ref.id == group_id or member_store.contains(conn, tenant, ref.id, group_id)
+        ):
+            raise InvalidMember(
+                f"group {ref.id!r} contains this group; adding it would make a cycle",
+                metadata={"member": ref.id},
+            )

@@ -1,0 +1,299 @@
+"""Use cases for users. Each public method checks the caller's scope, owns one
+transaction, and keeps the rules: uniqueness, etags, lifecycle."""
+
+import copy
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+from identity_service.domain.errors import (
+    EtagMismatch,
+    ExternalIdTaken,
+    InvalidState,
+    NotFound,
+    TooManyItems,
+    UndeleteConflict,
+    UserNameTaken,
+)
+from identity_service.domain.models import (
+    Caller,
+    ListQuery,
+    NewUser,
+    Page,
+    Scope,
+    TenantRef,
+    User,
+    UserState,
+    now,
+)
+from identity_service.service import idempotency, paging, validation
+from identity_service.service.access import Access, require
+from identity_service.store import groups as group_store
+from identity_service.store import members as member_store
+from identity_service.store import users as store
+from identity_service.store.engine import Database
+
+MAX_BATCH = 1000
+# Fields of a user that live in columns; every other path is in `attributes`.
+CORE_FIELDS = ("user_name", "external_id", "display_name", "active")
+
+
+def check_etag(current: str, expected: str) -> None:
+    """AIP-154: an etag in the request must be the current one. Weak and
+    strong forms of the same version compare equal."""
+    if expected and expected.removeprefix("W/") != current.removeprefix("W/"):
+        raise EtagMismatch(
+            f"etag {expected} is stale; the current one is {current}",
+            metadata={"current_etag": current},
+        )
+
+
+def _set_path(document: dict[str, Any], path: str, value: Any) -> None:
+    """Set (or, for an empty value, remove) a dotted path in a document."""
+    *parents, leaf = path.split(".")
+    node = document
+    for part in parents:
+        node = node.setdefault(part, {})
+    if value in (None, "", [], {}, False):
+        node.pop(leaf, None)
+    else:
+        node[leaf] = copy.deepcopy(value)
+    if parents and not node:
+        _set_path(document, ".".join(parents), None)
+
+
+def _with_state(user: User, state: UserState) -> User:
+    at = now()
+    if state == UserState.DEACTIVATED:
+        return dataclasses.replace(user, state=state, deactivate_time=at)
+    return dataclasses.replace(user, state=state, deactivate_time=None)
+
+
+class Users:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def _tenant(self, conn: sa.Connection, caller: Caller, slug: str, scope: Scope) -> TenantRef:
+        require(caller, scope)
+        return Access.tenant(conn, caller, slug)
+
+    @staticmethod
+    def _live(
+        conn: sa.Connection,
+        tenant: TenantRef,
+        user_id: str,
+        show_deleted: bool,
+        *,
+        for_update: bool = False,
+    ) -> User:
+        user = store.get(conn, tenant, user_id, for_update=for_update)
+        if user is None or (user.state == UserState.DELETED and not show_deleted):
+            raise NotFound(f"user {user_id!r} not found")
+        return user
+
+    def get(self, caller: Caller, slug: str, user_id: str, *, show_deleted: bool = False) -> User:
+        with self._db.read() as conn:
+            tenant = self._tenant(conn, caller, slug, Scope.READ)
+            return self._live(conn, tenant, user_id, show_deleted)
+
+    def batch_get(self, caller: Caller, slug: str, user_ids: list[str]) -> list[User]:
+        if len(user_ids) > MAX_BATCH:
+            raise TooManyItems.over("names", MAX_BATCH)
+        with self._db.read() as conn:
+            tenant = self._tenant(conn, caller, slug, Scope.READ)
+            found = store.get_many(conn, tenant, user_ids)
+        missing = [i for i in user_ids if i not in found]
+        if missing:
+            raise NotFound(f"user {missing[0]!r} not found")
+        return [found[i] for i in user_ids]
+
+    def list(self, caller: Caller, slug: str, query: ListQuery) -> Page[User]:
+        with self._db.read() as conn:
+            tenant = self._tenant(conn, caller, slug, Scope.READ)
+            token_query = paging.fingerprint(
+                "users", tenant.id, query.filter, query.order_by, query.show_deleted
+            )
+            items, key = store.list_page(
+                conn,
+                tenant,
+                expression=query.filter,
+                order_by=query.order_by,
+                show_deleted=query.show_deleted,
+                limit=paging.page_size(query.page_size),
+                offset=max(query.skip, 0),
+                after=paging.decode(query.page_token, token_query),
+            )
+            total = store.count(conn, tenant, query.filter, query.show_deleted)
+        return Page(items, paging.encode(token_query, key), total)
+
+    def create(self, caller: Caller, slug: str, new: NewUser, request_id: str = "") -> User:
+        validation.check_user(new.user_name, new.external_id, new.display_name, new.attributes)
+        at = now()
+        user = User(
+            id=store.new_id(),
+            tenant_slug=slug,
+            user_name=new.user_name,
+            external_id=new.external_id,
+            display_name=new.display_name,
+            state=UserState.ACTIVE if new.active else UserState.DEACTIVATED,
+            attributes=copy.deepcopy(new.attributes),
+            version=1,
+            create_time=at,
+            update_time=at,
+            deactivate_time=None if new.active else at,
+        )
+        with self._db.write() as conn:
+            tenant = self._tenant(conn, caller, slug, Scope.WRITE)
+            user = dataclasses.replace(user, tenant_slug=tenant.slug)
+
+            def run() -> User:
+                store.insert(conn, tenant, user)
+                return user
+
+            return idempotency.once(conn, tenant, request_id, "CreateUser", (new,), User, run)
+
+    def update(
+        self,
+        caller: Caller,
+        slug: str,
+        user_id: str,
+        changes: dict[str, Any],
+        *,
+        etag: str = "",
+        request_id: str = "",
+    ) -> User:
+        """Replace the given fields: CORE_FIELDS by name, any other key a
+        dotted path into `attributes`; an empty value clears the field."""
+
+        def change(user: User) -> User:
+            core = {k: v for k, v in changes.items() if k in CORE_FIELDS}
+            attributes = copy.deepcopy(user.attributes)
+            for path, value in changes.items():
+                if path not in CORE_FIELDS:
+                    _set_path(attributes, path, value)
+            updated = dataclasses.replace(
+                user,
+                user_name=core.get("user_name", user.user_name),
+                external_id=core.get("external_id", user.external_id) or None,
+                display_name=core.get("display_name", user.display_name) or None,
+                attributes=attributes,
+            )
+            validation.check_user(
+                updated.user_name, updated.external_id, updated.display_name, attributes
+            )
+            if "active" in core:
+                wanted = UserState.ACTIVE if core["active"] else UserState.DEACTIVATED
+                if wanted != user.state:
+                    updated = _with_state(updated, wanted)
+            return updated
+
+        return self._mutate(caller, slug, user_id, "UpdateUser", changes, etag, request_id, change)
+
+    def deactivate(
+        self, caller: Caller, slug: str, user_id: str, *, etag: str = "", request_id: str = ""
+    ) -> User:
+        def change(user: User) -> User:
+            return (
+                user
+                if user.state == UserState.DEACTIVATED
+                else _with_state(user, UserState.DEACTIVATED)
+            )
+
+        return self._mutate(caller, slug, user_id, "DeactivateUser", None, etag, request_id, change)
+
+    def reactivate(
+        self, caller: Caller, slug: str, user_id: str, *, etag: str = "", request_id: str = ""
+    ) -> User:
+        def change(user: User) -> User:
+            return user if user.state == UserState.ACTIVE else _with_state(user, UserState.ACTIVE)
+
+        return self._mutate(caller, slug, user_id, "ReactivateUser", None, etag, request_id, change)
+
+    def delete(
+        self, caller: Caller, slug: str, user_id: str, *, etag: str = "", request_id: str = ""
+    ) -> User:
+        """Soft delete: a tombstone that frees userName and externalId; the user
+        leaves every group."""
+
+        def change(user: User) -> User:
+            return dataclasses.replace(user, state=UserState.DELETED, delete_time=now())
+
+        def leave_groups(conn: sa.Connection, tenant: TenantRef, user: User) -> None:
+            groups = member_store.leave_all(conn, tenant, user.id)
+            group_store.add_to_count(conn, tenant, groups, -1, user.update_time)
+
+        return self._mutate(
+            caller,
+            slug,
+            user_id,
+            "DeleteUser",
+            None,
+            etag,
+            request_id,
+            change,
+            on_saved=leave_groups,
+        )
+
+    def undelete(
+        self, caller: Caller, slug: str, user_id: str, *, etag: str = "", request_id: str = ""
+    ) -> User:
+        """Restore a deleted user in its former state, with no memberships."""
+
+        def change(user: User) -> User:
+            if user.state != UserState.DELETED:
+                raise InvalidState(f"user {user_id!r} is not deleted")
+            state = UserState.DEACTIVATED if user.deactivate_time else UserState.ACTIVE
+            return dataclasses.replace(user, state=state, delete_time=None)
+
+        try:
+            return self._mutate(
+                caller,
+                slug,
+                user_id,
+                "UndeleteUser",
+                None,
+                etag,
+                request_id,
+                change,
+                include_deleted=True,
+            )
+        except (UserNameTaken, ExternalIdTaken) as exc:
+            raise UndeleteConflict(f"cannot undelete: {exc.message}") from exc
+
+    def _mutate(
+        self,
+        caller: Caller,
+        slug: str,
+        user_id: str,
+        method: str,
+        arguments: Any,
+        etag: str,
+        request_id: str,
+        change: Callable[[User], User],
+        *,
+        include_deleted: bool = False,
+        on_saved: Callable[[sa.Connection, TenantRef, User], None] | None = None,
+    ) -> User:
+        """Load the user, check the etag, apply `change`, and save a new version
+        when it changed anything; `on_saved` runs in the same transaction."""
+        with self._db.write() as conn:
+            tenant = self._tenant(conn, caller, slug, Scope.WRITE)
+
+            def run() -> User:
+                user = self._live(
+                    conn, tenant, user_id, show_deleted=include_deleted, for_update=True
+                )
+                check_etag(user.etag, etag)
+                changed = change(user)
+                if changed == user:
+                    return user
+                changed = dataclasses.replace(changed, update_time=now(), version=user.version + 1)
+                store.save(conn, tenant, changed)
+                if on_saved is not None:
+                    on_saved(conn, tenant, changed)
+                return changed
+
+            key = (user_id, arguments, etag)
+            return idempotency.once(conn, tenant, request_id, method, key, User, run)

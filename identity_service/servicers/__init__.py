@@ -1,0 +1,49 @@
+"""gRPC adapters: proto <-> domain, and the one interceptor that maps errors."""
+
+import grpc
+from identity.v1 import (
+    credential_service_pb2,
+    credential_service_pb2_grpc,
+    group_service_pb2,
+    group_service_pb2_grpc,
+    tenant_service_pb2,
+    tenant_service_pb2_grpc,
+    user_service_pb2,
+    user_service_pb2_grpc,
+)
+
+from identity_service.service.access import Access
+from identity_service.service.groups import Groups
+from identity_service.service.tenants import Credentials, Tenants
+from identity_service.service.users import Users
+from identity_service.servicers.admin import CredentialServicer, TenantServicer
+from identity_service.servicers.groups import GroupServicer
+from identity_service.servicers.interceptor import Interceptor
+from identity_service.servicers.users import UserServicer
+from identity_service.store.engine import Database
+
+
+def interceptors(access: Access) -> list[grpc.aio.ServerInterceptor]:
+    return [Interceptor(access)]
+
+
+def add_to_server(server: grpc.aio.Server, db: Database) -> list[str]:
+    """Register every identity.v1 service; returns their full names."""
+    user_service_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(Users(db)), server)
+    group_service_pb2_grpc.add_GroupServiceServicer_to_server(GroupServicer(Groups(db)), server)
+    tenant_service_pb2_grpc.add_TenantServiceServicer_to_server(TenantServicer(Tenants(db)), server)
+    credential_service_pb2_grpc.add_CredentialServiceServicer_to_server(
+        CredentialServicer(Credentials(db)), server
+    )
+    return [
+        module.DESCRIPTOR.services_by_name[name].full_name
+        for module, name in (
+            (user_service_pb2, "UserService"),
+            (group_service_pb2, "GroupService"),
+            (tenant_service_pb2, "TenantService"),
+            (credential_service_pb2, "CredentialService"),
+        )
+    ]
+
+
+__all__ = ["add_to_server", "interceptors"]

@@ -1,0 +1,204 @@
+"""identity.v1 messages <-> domain types: the one module that imports both."""
+
+from datetime import datetime
+from typing import Any
+
+from google.api import field_behavior_pb2
+from google.protobuf import descriptor, json_format, timestamp_pb2
+from google.protobuf.field_mask_pb2 import FieldMask
+from identity.v1 import (
+    credential_pb2,
+    group_pb2,
+    group_service_pb2,
+    tenant_pb2,
+    user_pb2,
+)
+
+from identity_service.domain.errors import InvalidField, InvalidUpdateMask
+from identity_service.domain.models import (
+    Credential,
+    Group,
+    Member,
+    MemberRef,
+    Membership,
+    MemberType,
+    NewUser,
+    Tenant,
+    User,
+    UserState,
+)
+from identity_service.servicers import names
+
+_USER = user_pb2.User.DESCRIPTOR
+# Fields held in columns, by JSON name; everything else writable is an attribute.
+_CORE_JSON = {"userName", "externalId", "displayName", "state"}
+_NOT_WRITABLE = {field_behavior_pb2.OUTPUT_ONLY, field_behavior_pb2.IDENTIFIER}
+
+
+def _writable(field: descriptor.FieldDescriptor) -> bool:
+    behaviors = set(field.GetOptions().Extensions[field_behavior_pb2.field_behavior])
+    return not behaviors & _NOT_WRITABLE and field.name != "etag"
+
+
+WRITABLE_USER_FIELDS = [f for f in _USER.fields if _writable(f)]
+
+
+def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+    if value is None:
+        return None
+    result = timestamp_pb2.Timestamp()
+    result.FromDatetime(value)
+    return result
+
+
+def _active(state: int, field: str) -> bool:
+    if state in (user_pb2.User.STATE_UNSPECIFIED, user_pb2.User.ACTIVE):
+        return True
+    if state == user_pb2.User.DEACTIVATED:
+        return False
+    raise InvalidField.of(field, "may be ACTIVE or DEACTIVATED; use DeleteUser to delete")
+
+
+def new_user(message: user_pb2.User) -> NewUser:
+    document = json_format.MessageToDict(message)
+    attributes = {
+        f.json_name: document[f.json_name]
+        for f in WRITABLE_USER_FIELDS
+        if f.json_name in document and f.json_name not in _CORE_JSON
+    }
+    return NewUser(
+        user_name=message.user_name,
+        external_id=message.external_id or None,
+        display_name=message.display_name or None,
+        active=_active(message.state, "user.state"),
+        attributes=attributes,
+    )
+
+
+def _mask_path(path: str) -> tuple[str, list[descriptor.FieldDescriptor]]:
+    """The JSON path of a mask path, and the fields along it."""
+    fields: list[descriptor.FieldDescriptor] = []
+    message_type = _USER
+    for part in path.split("."):
+        field = message_type.fields_by_name.get(part) if message_type else None
+        if field is None or (not fields and not _writable(field)):
+            raise InvalidUpdateMask(f"update_mask: {path!r} is not a writable User field")
+        fields.append(field)
+        is_plain_message = (
+            field.type == descriptor.FieldDescriptor.TYPE_MESSAGE
+            and not field.message_type.GetOptions().map_entry
+            and field.label != descriptor.FieldDescriptor.LABEL_REPEATED
+        )
+        message_type = field.message_type if is_plain_message else None
+    return ".".join(f.json_name for f in fields), fields
+
+
+def user_changes(message: user_pb2.User, mask: FieldMask) -> dict[str, Any]:
+    """The service's change set for UpdateUser: core fields by domain name,
+    other fields by JSON path; an absent value clears the field."""
+    paths = list(mask.paths)
+    if not paths:
+        raise InvalidUpdateMask('update_mask is required; use "*" to replace every field')
+    if "*" in paths:
+        paths = [f.name for f in WRITABLE_USER_FIELDS]
+    document = json_format.MessageToDict(message)
+    changes: dict[str, Any] = {}
+    for path in paths:
+        json_path, _ = _mask_path(path)
+        value: Any = document
+        for part in json_path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if json_path == "state":
+            changes["active"] = _active(message.state, "user.state")
+        elif json_path in _CORE_JSON:
+            changes[path] = value or None
+        else:
+            changes[json_path] = value
+    return changes
+
+
+_STATES = {
+    UserState.ACTIVE: user_pb2.User.ACTIVE,
+    UserState.DEACTIVATED: user_pb2.User.DEACTIVATED,
+    UserState.DELETED: user_pb2.User.DELETED,
+}
+
+
+def user(value: User) -> user_pb2.User:
+    message = json_format.ParseDict(value.attributes, user_pb2.User())
+    message.name = names.user_name(value.tenant_slug, value.id)
+    message.id = value.id
+    message.user_name = value.user_name
+    message.external_id = value.external_id or ""
+    message.display_name = value.display_name or ""
+    message.state = _STATES[value.state]
+    message.etag = value.etag
+    for field, time in (
+        ("create_time", value.create_time),
+        ("update_time", value.update_time),
+        ("deactivate_time", value.deactivate_time),
+        ("delete_time", value.delete_time),
+    ):
+        if time is not None:
+            getattr(message, field).FromDatetime(time)
+    return message
+
+
+def group(value: Group) -> group_pb2.Group:
+    return group_pb2.Group(
+        name=names.group_name(value.tenant_slug, value.id),
+        id=value.id,
+        display_name=value.display_name,
+        external_id=value.external_id or "",
+        member_count=value.member_count,
+        create_time=timestamp(value.create_time),
+        update_time=timestamp(value.update_time),
+        delete_time=timestamp(value.delete_time),
+        etag=value.etag,
+    )
+
+
+_MEMBER_TYPES = {MemberType.USER: group_pb2.Member.USER, MemberType.GROUP: group_pb2.Member.GROUP}
+
+
+def member(slug: str, value: Member) -> group_pb2.Member:
+    return group_pb2.Member(
+        member=names.member_name(slug, MemberRef(value.type, value.id)),
+        type=_MEMBER_TYPES[value.type],
+        id=value.id,
+        display=value.display,
+    )
+
+
+def membership(slug: str, value: Membership) -> group_service_pb2.Membership:
+    return group_service_pb2.Membership(
+        group=names.group_name(slug, value.group_id),
+        group_id=value.group_id,
+        display_name=value.display_name,
+        direct=value.direct,
+    )
+
+
+def tenant(value: Tenant) -> tenant_pb2.Tenant:
+    return tenant_pb2.Tenant(
+        name=f"tenants/{value.slug}",
+        slug=value.slug,
+        display_name=value.display_name,
+        state=tenant_pb2.Tenant.State.Value(value.state.value),
+        create_time=timestamp(value.create_time),
+        update_time=timestamp(value.update_time),
+    )
+
+
+def credential(value: Credential) -> credential_pb2.Credential:
+    prefix = f"tenants/{value.tenant_slug}/" if value.tenant_slug else ""
+    return credential_pb2.Credential(
+        name=f"{prefix}credentials/{value.id}",
+        display_name=value.display_name,
+        scopes=sorted(s.value for s in value.scopes),
+        expire_time=timestamp(value.expire_time),
+        create_time=timestamp(value.create_time),
+        last_use_time=timestamp(value.last_use_time),
+        revoke_time=timestamp(value.revoke_time),
+        secret_prefix=value.secret_prefix,
+    )

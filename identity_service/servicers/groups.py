@@ -1,0 +1,216 @@
+"""identity.v1.GroupService: adapts requests to the Groups use cases."""
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import grpc
+from identity.v1 import group_pb2, group_service_pb2, group_service_pb2_grpc
+
+from identity_service.domain.errors import InvalidUpdateMask
+from identity_service.domain.models import Group, ListQuery
+from identity_service.service.groups import Groups
+from identity_service.servicers import convert, names
+from identity_service.servicers.interceptor import caller
+
+Context = grpc.aio.ServicerContext[Any, Any]
+_UPDATABLE = ("display_name", "external_id")
+
+
+class _ByName(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def etag(self) -> str: ...
+    @property
+    def request_id(self) -> str: ...
+
+
+class _MemberChange(Protocol):
+    @property
+    def group(self) -> str: ...
+    @property
+    def members(self) -> Sequence[str]: ...
+    @property
+    def etag(self) -> str: ...
+    @property
+    def request_id(self) -> str: ...
+
+
+class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
+    def __init__(self, groups: Groups) -> None:
+        self._groups = groups
+
+    async def GetGroup(
+        self, request: group_service_pb2.GetGroupRequest, context: Context
+    ) -> group_pb2.Group:
+        slug, group_id = names.child(request.name, "groups")
+        group = await asyncio.to_thread(
+            self._groups.get, caller(), slug, group_id, show_deleted=request.show_deleted
+        )
+        return convert.group(group)
+
+    async def ListGroups(
+        self, request: group_service_pb2.ListGroupsRequest, context: Context
+    ) -> group_service_pb2.ListGroupsResponse:
+        query = ListQuery(
+            filter=request.filter,
+            order_by=request.order_by,
+            page_size=request.page_size,
+            page_token=request.page_token,
+            skip=request.skip,
+            show_deleted=request.show_deleted,
+        )
+        slug = names.tenant(request.parent)
+        page = await asyncio.to_thread(self._groups.list, caller(), slug, query)
+        return group_service_pb2.ListGroupsResponse(
+            groups=[convert.group(g) for g in page.items],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size or 0,
+        )
+
+    async def BatchGetGroups(
+        self, request: group_service_pb2.BatchGetGroupsRequest, context: Context
+    ) -> group_service_pb2.BatchGetGroupsResponse:
+        slug = names.tenant(request.parent)
+        ids = [names.child_of(slug, name, "groups", "names") for name in request.names]
+        found = await asyncio.to_thread(self._groups.batch_get, caller(), slug, ids)
+        return group_service_pb2.BatchGetGroupsResponse(groups=[convert.group(g) for g in found])
+
+    async def CreateGroup(
+        self, request: group_service_pb2.CreateGroupRequest, context: Context
+    ) -> group_pb2.Group:
+        slug = names.tenant(request.parent)
+        members = [names.member(m, slug) for m in request.members]
+        group = await asyncio.to_thread(
+            self._groups.create,
+            caller(),
+            slug,
+            request.group.display_name,
+            request.group.external_id or None,
+            members,
+            request.request_id,
+        )
+        return convert.group(group)
+
+    async def UpdateGroup(
+        self, request: group_service_pb2.UpdateGroupRequest, context: Context
+    ) -> group_pb2.Group:
+        slug, group_id = names.child(request.group.name, "groups", field="group.name")
+        paths = set(request.update_mask.paths)
+        if "*" in paths:
+            paths = set(_UPDATABLE)
+        if not paths or paths - set(_UPDATABLE):
+            raise InvalidUpdateMask(f'update_mask may name {", ".join(_UPDATABLE)} or "*"')
+        group = await asyncio.to_thread(
+            self._groups.update,
+            caller(),
+            slug,
+            group_id,
+            display_name=request.group.display_name if "display_name" in paths else None,
+            external_id=request.group.external_id if "external_id" in paths else None,
+            etag=request.group.etag,
+            request_id=request.request_id,
+        )
+        return convert.group(group)
+
+    async def DeleteGroup(
+        self, request: group_service_pb2.DeleteGroupRequest, context: Context
+    ) -> group_pb2.Group:
+        return await self._by_name(self._groups.delete, request)
+
+    async def UndeleteGroup(
+        self, request: group_service_pb2.UndeleteGroupRequest, context: Context
+    ) -> group_pb2.Group:
+        return await self._by_name(self._groups.undelete, request)
+
+    async def AddMembers(
+        self, request: group_service_pb2.AddMembersRequest, context: Context
+    ) -> group_pb2.Group:
+        return await self._members(self._groups.add_members, request)
+
+    async def RemoveMembers(
+        self, request: group_service_pb2.RemoveMembersRequest, context: Context
+    ) -> group_pb2.Group:
+        slug, group_id = names.child(request.group, "groups", field="group")
+        ids = [names.member(m, slug).id for m in request.members]
+        group = await asyncio.to_thread(
+            self._groups.remove_members,
+            caller(),
+            slug,
+            group_id,
+            ids,
+            etag=request.etag,
+            request_id=request.request_id,
+        )
+        return convert.group(group)
+
+    async def ReplaceMembers(
+        self, request: group_service_pb2.ReplaceMembersRequest, context: Context
+    ) -> group_pb2.Group:
+        return await self._members(self._groups.replace_members, request)
+
+    async def ListMembers(
+        self, request: group_service_pb2.ListMembersRequest, context: Context
+    ) -> group_service_pb2.ListMembersResponse:
+        slug, group_id = names.child(request.parent, "groups", field="parent")
+        page = await asyncio.to_thread(
+            self._groups.list_members,
+            caller(),
+            slug,
+            group_id,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return group_service_pb2.ListMembersResponse(
+            members=[convert.member(_real(slug), m) for m in page.items],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size or 0,
+        )
+
+    async def ListMemberships(
+        self, request: group_service_pb2.ListMembershipsRequest, context: Context
+    ) -> group_service_pb2.ListMembershipsResponse:
+        slug = names.tenant_of_member(request.member)
+        member = names.member(request.member, slug, field="member")
+        page = await asyncio.to_thread(
+            self._groups.list_memberships,
+            caller(),
+            slug,
+            member,
+            transitive=request.transitive,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return group_service_pb2.ListMembershipsResponse(
+            memberships=[convert.membership(_real(slug), m) for m in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    async def _by_name(self, use_case: Callable[..., Group], request: _ByName) -> group_pb2.Group:
+        slug, group_id = names.child(request.name, "groups")
+        group = await asyncio.to_thread(
+            use_case, caller(), slug, group_id, etag=request.etag, request_id=request.request_id
+        )
+        return convert.group(group)
+
+    async def _members(
+        self, use_case: Callable[..., Group], request: _MemberChange
+    ) -> group_pb2.Group:
+        slug, group_id = names.child(request.group, "groups", field="group")
+        refs = [names.member(m, slug) for m in request.members]
+        group = await asyncio.to_thread(
+            use_case,
+            caller(),
+            slug,
+            group_id,
+            refs,
+            etag=request.etag,
+            request_id=request.request_id,
+        )
+        return convert.group(group)
+
+
+def _real(slug: str) -> str:
+    """The slug to put in names in answers: "-" is the caller's own tenant."""
+    return (caller().tenant_slug or slug) if slug == "-" else slug

@@ -1,0 +1,119 @@
+"""identity.v1.UserService: adapts requests to the Users use cases."""
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import grpc
+from identity.v1 import user_pb2, user_service_pb2, user_service_pb2_grpc
+
+from identity_service.domain.models import ListQuery, User
+from identity_service.service.users import Users
+from identity_service.servicers import convert, names
+from identity_service.servicers.interceptor import caller
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class _ByName(Protocol):
+    """Delete, Undelete, Deactivate and Reactivate requests."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def etag(self) -> str: ...
+    @property
+    def request_id(self) -> str: ...
+
+
+class UserServicer(user_service_pb2_grpc.UserServiceServicer):
+    def __init__(self, users: Users) -> None:
+        self._users = users
+
+    async def GetUser(
+        self, request: user_service_pb2.GetUserRequest, context: Context
+    ) -> user_pb2.User:
+        slug, user_id = names.child(request.name, "users")
+        user = await asyncio.to_thread(
+            self._users.get, caller(), slug, user_id, show_deleted=request.show_deleted
+        )
+        return convert.user(user)
+
+    async def ListUsers(
+        self, request: user_service_pb2.ListUsersRequest, context: Context
+    ) -> user_service_pb2.ListUsersResponse:
+        query = ListQuery(
+            filter=request.filter,
+            order_by=request.order_by,
+            page_size=request.page_size,
+            page_token=request.page_token,
+            skip=request.skip,
+            show_deleted=request.show_deleted,
+        )
+        slug = names.tenant(request.parent)
+        page = await asyncio.to_thread(self._users.list, caller(), slug, query)
+        return user_service_pb2.ListUsersResponse(
+            users=[convert.user(u) for u in page.items],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size or 0,
+        )
+
+    async def BatchGetUsers(
+        self, request: user_service_pb2.BatchGetUsersRequest, context: Context
+    ) -> user_service_pb2.BatchGetUsersResponse:
+        slug = names.tenant(request.parent)
+        ids = [names.child_of(slug, name, "users", "names") for name in request.names]
+        found = await asyncio.to_thread(self._users.batch_get, caller(), slug, ids)
+        return user_service_pb2.BatchGetUsersResponse(users=[convert.user(u) for u in found])
+
+    async def CreateUser(
+        self, request: user_service_pb2.CreateUserRequest, context: Context
+    ) -> user_pb2.User:
+        slug = names.tenant(request.parent)
+        new = convert.new_user(request.user)
+        user = await asyncio.to_thread(self._users.create, caller(), slug, new, request.request_id)
+        return convert.user(user)
+
+    async def UpdateUser(
+        self, request: user_service_pb2.UpdateUserRequest, context: Context
+    ) -> user_pb2.User:
+        slug, user_id = names.child(request.user.name, "users", field="user.name")
+        changes = convert.user_changes(request.user, request.update_mask)
+        user = await asyncio.to_thread(
+            self._users.update,
+            caller(),
+            slug,
+            user_id,
+            changes,
+            etag=request.user.etag,
+            request_id=request.request_id,
+        )
+        return convert.user(user)
+
+    async def DeleteUser(
+        self, request: user_service_pb2.DeleteUserRequest, context: Context
+    ) -> user_pb2.User:
+        return await self._by_name(self._users.delete, request)
+
+    async def UndeleteUser(
+        self, request: user_service_pb2.UndeleteUserRequest, context: Context
+    ) -> user_pb2.User:
+        return await self._by_name(self._users.undelete, request)
+
+    async def DeactivateUser(
+        self, request: user_service_pb2.DeactivateUserRequest, context: Context
+    ) -> user_pb2.User:
+        return await self._by_name(self._users.deactivate, request)
+
+    async def ReactivateUser(
+        self, request: user_service_pb2.ReactivateUserRequest, context: Context
+    ) -> user_pb2.User:
+        return await self._by_name(self._users.reactivate, request)
+
+    @staticmethod
+    async def _by_name(use_case: Callable[..., User], request: _ByName) -> user_pb2.User:
+        slug, user_id = names.child(request.name, "users")
+        user = await asyncio.to_thread(
+            use_case, caller(), slug, user_id, etag=request.etag, request_id=request.request_id
+        )
+        return convert.user(user)

@@ -1,0 +1,154 @@
+"""SQL for groups (not their members: see store.members). Every function takes
+the connection, then the tenant; none commits."""
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from identity_service.domain.errors import ExternalIdTaken, GroupNameTaken
+from identity_service.domain.models import Group, TenantRef
+from identity_service.store import filters, paging
+from identity_service.store.engine import fold
+from identity_service.store.errors import unique_violation
+from identity_service.store.schema import GroupRow, as_utc
+
+groups = GroupRow.__table__  # type: ignore[attr-defined]
+_c = groups.c
+
+ORDERABLE: dict[str, sa.ColumnElement[Any]] = {
+    "display_name": _c.display_name_key,
+    "external_id": sa.func.coalesce(_c.external_id, ""),
+    "create_time": _c.create_time,
+    "update_time": _c.update_time,
+}
+
+
+def _to_group(row: Any, tenant: TenantRef) -> Group:
+    return Group(
+        id=row.id,
+        tenant_slug=tenant.slug,
+        display_name=row.display_name,
+        external_id=row.external_id,
+        member_count=row.member_count,
+        version=row.version,
+        create_time=as_utc(row.create_time),  # type: ignore[arg-type]
+        update_time=as_utc(row.update_time),  # type: ignore[arg-type]
+        delete_time=as_utc(row.delete_time),
+    )
+
+
+def _columns(group: Group) -> dict[str, Any]:
+    return {
+        "display_name": group.display_name,
+        "display_name_key": fold(group.display_name),
+        "external_id": group.external_id,
+        "member_count": group.member_count,
+        "version": group.version,
+        "update_time": group.update_time,
+        "delete_time": group.delete_time,
+    }
+
+
+def _translate(exc: sa.exc.IntegrityError, group: Group) -> Exception:
+    error = unique_violation(
+        exc,
+        {
+            "display_name": GroupNameTaken(f"displayName {group.display_name!r} is taken"),
+            "external_id": ExternalIdTaken(f"externalId {group.external_id!r} is taken"),
+        },
+    )
+    return error or exc
+
+
+def insert(conn: sa.Connection, tenant: TenantRef, group: Group) -> None:
+    values = _columns(group) | {"tenant_id": tenant.id, "id": group.id}
+    values["create_time"] = group.create_time
+    try:
+        conn.execute(groups.insert().values(values))
+    except sa.exc.IntegrityError as exc:
+        raise _translate(exc, group) from exc
+
+
+def save(conn: sa.Connection, tenant: TenantRef, group: Group) -> None:
+    """Write back a group loaded in this transaction (locked for update)."""
+    try:
+        conn.execute(
+            groups.update()
+            .where(_c.tenant_id == tenant.id, _c.id == group.id)
+            .values(_columns(group))
+        )
+    except sa.exc.IntegrityError as exc:
+        raise _translate(exc, group) from exc
+
+
+def add_to_count(
+    conn: sa.Connection, tenant: TenantRef, group_ids: list[str], delta: int, at: datetime
+) -> None:
+    """Count `delta` more members in each group, as a new version of it."""
+    if delta and group_ids:
+        conn.execute(
+            groups.update()
+            .where(_c.tenant_id == tenant.id, _c.id.in_(group_ids))
+            .values(member_count=_c.member_count + delta, version=_c.version + 1, update_time=at)
+        )
+
+
+def get(
+    conn: sa.Connection, tenant: TenantRef, group_id: str, *, for_update: bool = False
+) -> Group | None:
+    query = sa.select(groups).where(_c.tenant_id == tenant.id, _c.id == group_id)
+    if for_update:
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    return _to_group(row, tenant) if row else None
+
+
+def get_many(conn: sa.Connection, tenant: TenantRef, group_ids: list[str]) -> dict[str, Group]:
+    rows = conn.execute(
+        sa.select(groups).where(
+            _c.tenant_id == tenant.id, _c.id.in_(group_ids), _c.delete_time.is_(None)
+        )
+    )
+    return {row.id: _to_group(row, tenant) for row in rows}
+
+
+def live_ids(conn: sa.Connection, tenant: TenantRef, group_ids: list[str]) -> set[str]:
+    rows = conn.execute(
+        sa.select(_c.id).where(
+            _c.tenant_id == tenant.id, _c.id.in_(group_ids), _c.delete_time.is_(None)
+        )
+    )
+    return set(rows.scalars())
+
+
+def _where(tenant: TenantRef, expression: str, show_deleted: bool) -> list[Any]:
+    where: list[Any] = [_c.tenant_id == tenant.id]
+    if not show_deleted:
+        where.append(_c.delete_time.is_(None))
+    if expression:
+        where.append(filters.group_filter(expression))
+    return where
+
+
+def count(conn: sa.Connection, tenant: TenantRef, expression: str, show_deleted: bool) -> int:
+    where = _where(tenant, expression, show_deleted)
+    return conn.execute(sa.select(sa.func.count()).select_from(groups).where(*where)).scalar_one()
+
+
+def list_page(
+    conn: sa.Connection,
+    tenant: TenantRef,
+    *,
+    expression: str,
+    order_by: str,
+    show_deleted: bool,
+    limit: int,
+    offset: int,
+    after: paging.Key | None,
+) -> tuple[list[Any], paging.Key | None]:
+    """One page, and the sort key to continue after (None on the last page)."""
+    keys = paging.parse_order_by(order_by, ORDERABLE, _c.id)
+    query = sa.select(groups).where(*_where(tenant, expression, show_deleted))
+    rows, next_key = paging.fetch_page(conn, query, keys, limit=limit, offset=offset, after=after)
+    return [_to_group(r, tenant) for r in rows], next_key

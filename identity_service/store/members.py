@@ -1,0 +1,149 @@
+"""SQL for group membership. A change touches only the rows it changes: one
+row per added or removed member, never the whole list."""
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from identity_service.domain.models import Member, MemberRef, Membership, MemberType, TenantRef
+from identity_service.store import paging
+from identity_service.store.groups import groups
+from identity_service.store.schema import MembershipRow
+from identity_service.store.users import users
+
+members = MembershipRow.__table__  # type: ignore[attr-defined]
+_c = members.c
+_CHUNK = 1000  # rows per statement, far below SQLite's bound-parameter limit
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _insert_ignoring_duplicates(conn: sa.Connection) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(members).on_conflict_do_nothing()
+
+
+def add(
+    conn: sa.Connection, tenant: TenantRef, group_id: str, refs: Sequence[MemberRef], at: datetime
+) -> int:
+    """Insert the members that are not there yet; returns how many were new."""
+    added = 0
+    for chunk in _chunks(refs):
+        rows = [
+            {
+                "tenant_id": tenant.id,
+                "group_id": group_id,
+                "member_id": ref.id,
+                "member_type": ref.type.value,
+                "create_time": at,
+            }
+            for ref in chunk
+        ]
+        added += conn.execute(_insert_ignoring_duplicates(conn).values(rows)).rowcount
+    return added
+
+
+def remove(conn: sa.Connection, tenant: TenantRef, group_id: str, member_ids: Sequence[str]) -> int:
+    """Delete the named members that are there; returns how many were."""
+    removed = 0
+    for chunk in _chunks(member_ids):
+        removed += conn.execute(
+            members.delete().where(
+                _c.tenant_id == tenant.id, _c.group_id == group_id, _c.member_id.in_(chunk)
+            )
+        ).rowcount
+    return removed
+
+
+def ids(conn: sa.Connection, tenant: TenantRef, group_id: str) -> set[str]:
+    """Every member id of a group (for ReplaceMembers, which must diff)."""
+    query = sa.select(_c.member_id).where(_c.tenant_id == tenant.id, _c.group_id == group_id)
+    return set(conn.execute(query).scalars())
+
+
+def clear(conn: sa.Connection, tenant: TenantRef, group_id: str) -> None:
+    conn.execute(members.delete().where(_c.tenant_id == tenant.id, _c.group_id == group_id))
+
+
+def leave_all(conn: sa.Connection, tenant: TenantRef, member_id: str) -> list[str]:
+    """Remove a member from every group it is in; returns those groups' ids."""
+    where = (_c.tenant_id == tenant.id, _c.member_id == member_id)
+    group_ids = list(conn.execute(sa.select(_c.group_id).where(*where)).scalars())
+    conn.execute(members.delete().where(*where))
+    return group_ids
+
+
+def _display() -> sa.ColumnElement[str]:
+    return sa.func.coalesce(users.c.display_name, users.c.user_name, groups.c.display_name, "")
+
+
+def list_page(
+    conn: sa.Connection,
+    tenant: TenantRef,
+    group_id: str,
+    *,
+    limit: int,
+    after: paging.Key | None,
+) -> tuple[list[Member], paging.Key | None]:
+    """Direct members ordered by id, with their display names."""
+    joined = members.outerjoin(
+        users, sa.and_(users.c.tenant_id == _c.tenant_id, users.c.id == _c.member_id)
+    ).outerjoin(groups, sa.and_(groups.c.tenant_id == _c.tenant_id, groups.c.id == _c.member_id))
+    query = (
+        sa.select(_c.member_id, _c.member_type, _display().label("display"))
+        .select_from(joined)
+        .where(_c.tenant_id == tenant.id, _c.group_id == group_id)
+    )
+    keys = [paging.SortKey(_c.member_id)]
+    rows, next_key = paging.fetch_page(conn, query, keys, limit=limit, offset=0, after=after)
+    page = [Member(MemberType(r.member_type), r.member_id, r.display) for r in rows]
+    return page, next_key
+
+
+def _ancestors(tenant: TenantRef, member_id: str) -> sa.CTE:
+    """Ids of the groups `member_id` is in, directly or through nested groups.
+    UNION (not UNION ALL) makes the recursion stop on a cycle."""
+    base = sa.select(_c.group_id).where(_c.tenant_id == tenant.id, _c.member_id == member_id)
+    cte = base.cte("ancestors", recursive=True)
+    step = sa.select(_c.group_id).where(
+        _c.tenant_id == tenant.id, _c.member_id == cte.c.group_id, _c.member_type == "GROUP"
+    )
+    return cte.union(step)
+
+
+def memberships_page(
+    conn: sa.Connection,
+    tenant: TenantRef,
+    member_id: str,
+    *,
+    transitive: bool,
+    limit: int,
+    after: paging.Key | None,
+) -> tuple[list[Membership], paging.Key | None]:
+    """The groups a member is in, ordered by group id."""
+    direct = sa.select(_c.group_id).where(_c.tenant_id == tenant.id, _c.member_id == member_id)
+    source = _ancestors(tenant, member_id) if transitive else direct.subquery()
+    query = (
+        sa.select(groups.c.id, groups.c.display_name, groups.c.id.in_(direct).label("direct"))
+        .where(groups.c.tenant_id == tenant.id, groups.c.id.in_(sa.select(source.c.group_id)))
+        .where(groups.c.delete_time.is_(None))
+    )
+    keys = [paging.SortKey(groups.c.id)]
+    rows, next_key = paging.fetch_page(conn, query, keys, limit=limit, offset=0, after=after)
+    return [Membership(r.id, r.display_name, bool(r.direct)) for r in rows], next_key
+
+
+def contains(conn: sa.Connection, tenant: TenantRef, ancestor_id: str, member_id: str) -> bool:
+    """Whether group `ancestor_id` contains `member_id`, directly or through
+    nested groups."""
+    ancestors = _ancestors(tenant, member_id)
+    query = sa.select(sa.literal(1)).where(
+        sa.exists(sa.select(ancestors.c.group_id).where(ancestors.c.group_id == ancestor_id))
+    )
+    return conn.execute(query).first() is not None

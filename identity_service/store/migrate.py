@@ -1,0 +1,30 @@
+"""Schema migrations with Alembic: `identity-service migrate` and the tests use
+`upgrade`; `revision` is for developers adding a migration."""
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+_SCRIPTS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _config(connection: sa.Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_SCRIPTS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+    """Bring the database to `revision` (default: the newest)."""
+    with engine.begin() as connection:
+        command.upgrade(_config(connection), revision)
+
+
+def revision(engine: sa.Engine, message: str) -> None:
+    """Autogenerate a new migration from the difference between schema.py and
+    the database."""
+    with engine.begin() as connection:
+        command.revision(_config(connection), message=message, autogenerate=True)

@@ -1,0 +1,152 @@
+"""The tables, as SQLModel classes. Every row carries tenant_id; every unique
+index includes it; uniqueness over live rows is enforced by partial unique
+indexes, so a race of two creates ends with one row."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlmodel import Field, SQLModel
+
+# JSONB on PostgreSQL, JSON (text) on SQLite.
+JSONDocument = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+_LIVE = sa.text("delete_time IS NULL")
+_LIVE_WITH_EXTERNAL_ID = sa.text("delete_time IS NULL AND external_id IS NOT NULL")
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Times are stored in UTC; SQLite hands them back without a zone."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _time(nullable: bool = False) -> Any:
+    return Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=nullable))
+
+
+class TenantRow(SQLModel, table=True):
+    __tablename__ = "tenants"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=63, unique=True)
+    display_name: str = Field(default="", max_length=256)
+    state: str = Field(max_length=16)
+    create_time: datetime = _time()
+    update_time: datetime = _time()
+
+
+class CredentialRow(SQLModel, table=True):
+    __tablename__ = "credentials"
+
+    id: str = Field(primary_key=True, max_length=32)
+    tenant_id: int | None = Field(default=None, foreign_key="tenants.id", index=True)
+    display_name: str = Field(default="", max_length=256)
+    scopes: str = Field(max_length=256)  # comma-separated Scope values
+    secret_hash: str = Field(max_length=64, unique=True)  # SHA-256 hex
+    secret_prefix: str = Field(max_length=16)
+    create_time: datetime = _time()
+    expire_time: datetime | None = _time(nullable=True)
+    last_use_time: datetime | None = _time(nullable=True)
+    revoke_time: datetime | None = _time(nullable=True)
+
+
+class UserRow(SQLModel, table=True):
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.Index(
+            "uq_users_live_user_name",
+            "tenant_id",
+            "user_name_key",
+            unique=True,
+            sqlite_where=_LIVE,
+            postgresql_where=_LIVE,
+        ),
+        sa.Index(
+            "uq_users_live_external_id",
+            "tenant_id",
+            "external_id",
+            unique=True,
+            sqlite_where=_LIVE_WITH_EXTERNAL_ID,
+            postgresql_where=_LIVE_WITH_EXTERNAL_ID,
+        ),
+        sa.Index("ix_users_display_name", "tenant_id", "display_name_key"),
+    )
+
+    tenant_id: int = Field(foreign_key="tenants.id", primary_key=True)
+    id: str = Field(primary_key=True, max_length=36)
+    user_name: str = Field(max_length=256)
+    # NFC-normalised, case-folded userName: what uniqueness and filters compare.
+    user_name_key: str = Field(max_length=256)
+    external_id: str | None = Field(default=None, max_length=256)
+    display_name: str | None = Field(default=None, max_length=256)
+    display_name_key: str | None = Field(default=None, max_length=256)
+    state: str = Field(max_length=16)
+    attributes: dict[str, Any] = Field(sa_column=sa.Column(JSONDocument, nullable=False))
+    version: int = 1
+    create_time: datetime = _time()
+    update_time: datetime = _time()
+    deactivate_time: datetime | None = _time(nullable=True)
+    delete_time: datetime | None = _time(nullable=True)
+
+
+class GroupRow(SQLModel, table=True):
+    __tablename__ = "groups"
+    __table_args__ = (
+        sa.Index(
+            "uq_groups_live_display_name",
+            "tenant_id",
+            "display_name_key",
+            unique=True,
+            sqlite_where=_LIVE,
+            postgresql_where=_LIVE,
+        ),
+        sa.Index(
+            "uq_groups_live_external_id",
+            "tenant_id",
+            "external_id",
+            unique=True,
+            sqlite_where=_LIVE_WITH_EXTERNAL_ID,
+            postgresql_where=_LIVE_WITH_EXTERNAL_ID,
+        ),
+    )
+
+    tenant_id: int = Field(foreign_key="tenants.id", primary_key=True)
+    id: str = Field(primary_key=True, max_length=36)
+    display_name: str = Field(max_length=256)
+    display_name_key: str = Field(max_length=256)
+    external_id: str | None = Field(default=None, max_length=256)
+    member_count: int = 0
+    version: int = 1
+    create_time: datetime = _time()
+    update_time: datetime = _time()
+    delete_time: datetime | None = _time(nullable=True)
+
+
+class MembershipRow(SQLModel, table=True):
+    """One direct member of one group. Adding or removing a member touches
+    exactly one row here and the group's counter."""
+
+    __tablename__ = "group_members"
+    __table_args__ = (sa.Index("ix_group_members_member", "tenant_id", "member_id"),)
+
+    tenant_id: int = Field(foreign_key="tenants.id", primary_key=True)
+    group_id: str = Field(primary_key=True, max_length=36)
+    member_id: str = Field(primary_key=True, max_length=36)
+    member_type: str = Field(max_length=8)
+    create_time: datetime = _time()
+
+
+class RequestRow(SQLModel, table=True):
+    """The first answer to a request_id (AIP-155), replayed on retries."""
+
+    __tablename__ = "requests"
+
+    tenant_id: int = Field(foreign_key="tenants.id", primary_key=True)
+    request_id: str = Field(primary_key=True, max_length=64)
+    method: str = Field(max_length=64)
+    fingerprint: str = Field(max_length=64)
+    response: dict[str, Any] = Field(sa_column=sa.Column(JSONDocument, nullable=False))
+    create_time: datetime = _time()
+
+
+metadata = SQLModel.metadata
