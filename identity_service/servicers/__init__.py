@@ -1,5 +1,7 @@
 """gRPC adapters: proto <-> domain, and the one interceptor that maps errors."""
 
+from typing import Any
+
 import grpc
 from identity.v1 import (
     credential_service_pb2,
@@ -23,7 +25,7 @@ from identity_service.servicers.users import UserServicer
 from identity_service.store.engine import Database
 
 
-def interceptors(access: Access) -> list[grpc.aio.ServerInterceptor]:
+def interceptors(access: Access) -> "list[grpc.aio.ServerInterceptor[Any, Any]]":
     return [Interceptor(access)]
 
 

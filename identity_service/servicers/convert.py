@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from google.api import field_behavior_pb2
+from google.api import field_behavior_pb2  # type: ignore[import-untyped]
 from google.protobuf import descriptor, json_format, timestamp_pb2
 from google.protobuf.field_mask_pb2 import FieldMask
 from identity.v1 import (
@@ -78,18 +78,15 @@ def new_user(message: user_pb2.User) -> NewUser:
 def _mask_path(path: str) -> tuple[str, list[descriptor.FieldDescriptor]]:
     """The JSON path of a mask path, and the fields along it."""
     fields: list[descriptor.FieldDescriptor] = []
-    message_type = _USER
+    message_type: descriptor.Descriptor | None = _USER
     for part in path.split("."):
         field = message_type.fields_by_name.get(part) if message_type else None
         if field is None or (not fields and not _writable(field)):
             raise InvalidUpdateMask(f"update_mask: {path!r} is not a writable User field")
         fields.append(field)
-        is_plain_message = (
-            field.type == descriptor.FieldDescriptor.TYPE_MESSAGE
-            and not field.message_type.GetOptions().map_entry
-            and field.label != descriptor.FieldDescriptor.LABEL_REPEATED
-        )
-        message_type = field.message_type if is_plain_message else None
+        # Only a singular message field has sub-fields a mask can name.
+        singular_message = field.message_type is not None and not field.is_repeated
+        message_type = field.message_type if singular_message else None
     return ".".join(f.json_name for f in fields), fields
 
 

@@ -7,7 +7,7 @@ import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 from google.protobuf import any_pb2
@@ -25,7 +25,10 @@ PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 _caller: contextvars.ContextVar[Caller] = contextvars.ContextVar("caller")
 _log = logging.getLogger("identity_service.rpc")
 
-Behavior = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
+Context = grpc.aio.ServicerContext[Any, Any]
+Behavior = Callable[[Any, Context], Awaitable[Any]]
+# grpc-stubs types are generic where the runtime classes are not.
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 
 
 def caller() -> Caller:
@@ -60,7 +63,7 @@ def rich_status(error: DomainError) -> status_pb2.Status:
     )
 
 
-def _bearer(context: grpc.aio.ServicerContext) -> str:
+def _bearer(context: Context) -> str:
     for key, value in context.invocation_metadata() or ():
         if key == "authorization" and isinstance(value, str):
             scheme, _, secret = value.partition(" ")
@@ -69,27 +72,27 @@ def _bearer(context: grpc.aio.ServicerContext) -> str:
     raise InvalidCredential("missing bearer credential: send 'authorization: Bearer <secret>'")
 
 
-class Interceptor(grpc.aio.ServerInterceptor):
+class Interceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     def __init__(self, access: Access) -> None:
         self._access = access
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> Handler:
         handler = await continuation(handler_call_details)
-        method: str = handler_call_details.method  # type: ignore[attr-defined]
+        method: str = handler_call_details.method
         if handler is None or method.startswith(PUBLIC_PREFIXES) or not handler.unary_unary:
             return handler
         return grpc.unary_unary_rpc_method_handler(
-            self._wrap(method, handler.unary_unary),
+            self._wrap(method, handler.unary_unary),  # type: ignore[arg-type]
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
 
     def _wrap(self, method: str, behavior: Behavior) -> Behavior:
-        async def serve(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def serve(request: Any, context: Context) -> Any:
             started = time.perf_counter()
             status, tenant = "OK", "-"
             try:
@@ -102,7 +105,10 @@ class Interceptor(grpc.aio.ServerInterceptor):
                     _caller.reset(token)
             except DomainError as error:
                 status = error.code
-                await context.abort_with_status(rpc_status.to_status(rich_status(error)))
+                # grpc-stubs lacks the asyncio context's abort_with_status.
+                await context.abort_with_status(  # type: ignore[attr-defined]
+                    rpc_status.to_status(rich_status(error))
+                )
             except Exception:
                 status = "INTERNAL"
                 _log.exception("unexpected error in %s", method)

@@ -1,0 +1,1 @@
+"""Use cases: the rules, and the transaction boundary of every change."""

@@ -1,0 +1,1 @@
+"""SQL: tables, queries and migrations. Store functions take the tenant first and never commit."""

@@ -1,0 +1,112 @@
+"""Shared fixtures: one real identity_service on 127.0.0.1:0 over a real,
+migrated SQLite file for the session, and a fresh tenant for every test, so
+tests never clean up after each other."""
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from identity.v1 import (
+    credential_service_pb2_grpc,
+    group_service_pb2_grpc,
+    tenant_service_pb2_grpc,
+    user_service_pb2_grpc,
+)
+
+from identity_service import server as server_module
+from identity_service.settings import Settings
+from identity_service.store import migrate
+from identity_service.store.engine import Database
+from tests.helpers import TenantAccess, new_credential, new_tenant
+
+
+class _ServerThread:
+    """The asyncio server on its own event loop in a background thread, so
+    tests can call it with ordinary blocking stubs and real threads."""
+
+    def __init__(self, db: Database, database_url: str) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        settings = Settings(database_url=database_url, listen="127.0.0.1:0")
+        self.running = self._call(server_module.start(settings, db))
+
+    def _call(self, coroutine: "asyncio.Future[object] | object") -> server_module.Running:
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)  # type: ignore[arg-type]
+        return future.result(timeout=30)  # type: ignore[return-value]
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(server_module.stop(self.running, 0), self._loop).result(
+            timeout=30
+        )
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path: Path = tmp_path_factory.mktemp("db") / "roster.db"
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+def db(database_url: str) -> Iterator[Database]:
+    database = Database.from_url(database_url)
+    migrate.upgrade(database.engine)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def target(db: Database, database_url: str) -> Iterator[str]:
+    """host:port of the running identity_service."""
+    server = _ServerThread(db, database_url)
+    yield f"127.0.0.1:{server.running.port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def channel(target: str) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(target) as opened:
+        yield opened
+
+
+@pytest.fixture
+def tenant(db: Database) -> TenantAccess:
+    """A fresh tenant with a "scim" (read and write) credential."""
+    return new_tenant(db)
+
+
+@pytest.fixture
+def other_tenant(db: Database) -> TenantAccess:
+    return new_tenant(db)
+
+
+@pytest.fixture
+def platform_admin(db: Database) -> tuple[tuple[str, str], ...]:
+    """Call metadata of a platform credential with the admin scope."""
+    secret = new_credential(db, None, ("admin", "read", "write"))
+    return (("authorization", f"Bearer {secret}"),)
+
+
+@pytest.fixture(scope="session")
+def users(channel: grpc.Channel) -> user_service_pb2_grpc.UserServiceStub:
+    return user_service_pb2_grpc.UserServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def groups(channel: grpc.Channel) -> group_service_pb2_grpc.GroupServiceStub:
+    return group_service_pb2_grpc.GroupServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def tenants(channel: grpc.Channel) -> tenant_service_pb2_grpc.TenantServiceStub:
+    return tenant_service_pb2_grpc.TenantServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def credentials(channel: grpc.Channel) -> credential_service_pb2_grpc.CredentialServiceStub:
+    return credential_service_pb2_grpc.CredentialServiceStub(channel)

@@ -1,0 +1,64 @@
+"""Helpers for tests: tenants, credentials, and reading rich gRPC errors."""
+
+import uuid
+from dataclasses import dataclass
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from identity_service.service.tenants import OPERATOR, Credentials, Tenants
+from identity_service.store.engine import Database
+
+
+@dataclass(frozen=True)
+class TenantAccess:
+    """A fresh tenant and a credential of it."""
+
+    slug: str
+    secret: str
+
+    @property
+    def parent(self) -> str:
+        return f"tenants/{self.slug}"
+
+    @property
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.secret}"),)
+
+
+def new_tenant(db: Database, scopes: tuple[str, ...] = ("scim",)) -> TenantAccess:
+    slug = f"t-{uuid.uuid4().hex[:12]}"
+    Tenants(db).create(OPERATOR, slug)
+    _, secret = Credentials(db).create(OPERATOR, slug, scopes=scopes)
+    return TenantAccess(slug, secret)
+
+
+def new_credential(db: Database, slug: str | None, scopes: tuple[str, ...]) -> str:
+    """A further credential's secret: of tenant `slug`, or a platform one."""
+    _, secret = Credentials(db).create(OPERATOR, slug, scopes=scopes)
+    return secret
+
+
+def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo:
+    """The ErrorInfo detail of a failed call's rich status."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None, "the error carries no google.rpc.Status"
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info
+    raise AssertionError("the status carries no ErrorInfo")
+
+
+def field_violations(error: grpc.RpcError) -> dict[str, str]:
+    """Field -> description from the BadRequest detail of a failed call."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad_request = error_details_pb2.BadRequest()
+            detail.Unpack(bad_request)
+            return {v.field: v.description for v in bad_request.field_violations}
+    return {}
