@@ -7,6 +7,7 @@ check-generated` writes a temporary directory and compares.
 
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from grpc_tools import protoc
@@ -17,10 +18,20 @@ VENDORED = ROOT / "third_party" / "googleapis"
 
 
 def generate(out: Path) -> None:
+    """Write the stubs to a scratch directory, then swap them in: a failed run
+    leaves `out` as it was."""
+    with tempfile.TemporaryDirectory() as scratch:
+        _protoc(Path(scratch))
+        package = out / "identity"
+        if package.exists():
+            shutil.rmtree(package)
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.move(Path(scratch) / "identity", package)
+
+
+def _protoc(out: Path) -> None:
     package = out / "identity"
-    if package.exists():
-        shutil.rmtree(package)
-    out.mkdir(parents=True, exist_ok=True)
+    bin_dir = Path(sys.executable).parent
     sources = sorted(str(p.relative_to(PROTOS)) for p in PROTOS.rglob("*.proto"))
     well_known = Path(protoc.__file__).parent / "_proto"
     args = [
@@ -28,6 +39,8 @@ def generate(out: Path) -> None:
         f"-I{PROTOS}",
         f"-I{VENDORED}",
         f"-I{well_known}",
+        f"--plugin=protoc-gen-mypy={bin_dir / 'protoc-gen-mypy'}",
+        f"--plugin=protoc-gen-mypy_grpc={bin_dir / 'protoc-gen-mypy_grpc'}",
         f"--python_out={out}",
         f"--mypy_out={out}",
         f"--grpc_python_out={out}",

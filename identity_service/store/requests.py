@@ -1,23 +1,35 @@
 """SQL for request_id idempotency records (AIP-155)."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
 from identity_service.domain.models import TenantRef
-from identity_service.store.schema import RequestRow
+from identity_service.store.schema import RequestRow, as_utc
 
 requests = RequestRow.__table__  # type: ignore[attr-defined]
 
 
-def find(conn: sa.Connection, tenant: TenantRef, request_id: str) -> Any | None:
-    """The recorded request (method, fingerprint, response), or None."""
-    return conn.execute(
+class Recorded(NamedTuple):
+    method: str
+    fingerprint: str
+    response: dict[str, Any]
+    create_time: datetime
+
+
+def find(conn: sa.Connection, tenant: TenantRef, request_id: str) -> Recorded | None:
+    """The recorded request, or None."""
+    row = conn.execute(
         sa.select(requests).where(
             requests.c.tenant_id == tenant.id, requests.c.request_id == request_id
         )
     ).first()
+    if row is None:
+        return None
+    created = as_utc(row.create_time)
+    assert created is not None
+    return Recorded(row.method, row.fingerprint, row.response, created)
 
 
 def record(
@@ -38,5 +50,13 @@ def record(
             fingerprint=fingerprint,
             response=response,
             create_time=at,
+        )
+    )
+
+
+def forget(conn: sa.Connection, tenant: TenantRef, request_id: str) -> None:
+    conn.execute(
+        requests.delete().where(
+            requests.c.tenant_id == tenant.id, requests.c.request_id == request_id
         )
     )

@@ -208,8 +208,8 @@ class GroupServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListMembers(self, request, context):
-        """Lists the direct members of a group by page, oldest first. NOT_FOUND,
-        INVALID_ARGUMENT (INVALID_PAGE_TOKEN).
+        """Lists the direct members of a group by page, ordered by member id.
+        NOT_FOUND, INVALID_ARGUMENT (INVALID_PAGE_TOKEN).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -89,8 +89,8 @@ class GroupServiceStub:
     the differences. Errors as for AddMembers.
     """
     ListMembers: _grpc.UnaryUnaryMultiCallable[_group_service_pb2.ListMembersRequest, _group_service_pb2.ListMembersResponse]
-    """Lists the direct members of a group by page, oldest first. NOT_FOUND,
-    INVALID_ARGUMENT (INVALID_PAGE_TOKEN).
+    """Lists the direct members of a group by page, ordered by member id.
+    NOT_FOUND, INVALID_ARGUMENT (INVALID_PAGE_TOKEN).
     """
     ListMemberships: _grpc.UnaryUnaryMultiCallable[_group_service_pb2.ListMembershipsRequest, _group_service_pb2.ListMembershipsResponse]
     """Lists the groups a user (or group) belongs to, directly or, with
@@ -158,8 +158,8 @@ class GroupServiceAsyncStub(GroupServiceStub):
     the differences. Errors as for AddMembers.
     """
     ListMembers: _aio.UnaryUnaryMultiCallable[_group_service_pb2.ListMembersRequest, _group_service_pb2.ListMembersResponse]  # type: ignore[assignment]
-    """Lists the direct members of a group by page, oldest first. NOT_FOUND,
-    INVALID_ARGUMENT (INVALID_PAGE_TOKEN).
+    """Lists the direct members of a group by page, ordered by member id.
+    NOT_FOUND, INVALID_ARGUMENT (INVALID_PAGE_TOKEN).
     """
     ListMemberships: _aio.UnaryUnaryMultiCallable[_group_service_pb2.ListMembershipsRequest, _group_service_pb2.ListMembershipsResponse]  # type: ignore[assignment]
     """Lists the groups a user (or group) belongs to, directly or, with
@@ -290,8 +290,8 @@ class GroupServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _group_service_pb2.ListMembersRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_group_service_pb2.ListMembersResponse, _abc.Awaitable[_group_service_pb2.ListMembersResponse]]:
-        """Lists the direct members of a group by page, oldest first. NOT_FOUND,
-        INVALID_ARGUMENT (INVALID_PAGE_TOKEN).
+        """Lists the direct members of a group by page, ordered by member id.
+        NOT_FOUND, INVALID_ARGUMENT (INVALID_PAGE_TOKEN).
         """
 
     @_abc_1.abstractmethod
