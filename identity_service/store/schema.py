@@ -11,6 +11,9 @@ from sqlmodel import Field, SQLModel
 
 # JSONB on PostgreSQL, JSON (text) on SQLite.
 JSONDocument = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+# Comparison keys (fold()ed strings) sort and compare by code point: "C"
+# collation on PostgreSQL lets a prefix range (userName sw) use the index.
+FoldedKey = sa.String(256).with_variant(postgresql.VARCHAR(256, collation="C"), "postgresql")
 _LIVE = sa.text("delete_time IS NULL")
 _LIVE_WITH_EXTERNAL_ID = sa.text("delete_time IS NULL AND external_id IS NOT NULL")
 
@@ -76,10 +79,10 @@ class UserRow(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=36)
     user_name: str = Field(max_length=256)
     # NFC-normalised, case-folded userName: what uniqueness and filters compare.
-    user_name_key: str = Field(max_length=256)
+    user_name_key: str = Field(sa_column=sa.Column(FoldedKey, nullable=False))
     external_id: str | None = Field(default=None, max_length=256)
     display_name: str | None = Field(default=None, max_length=256)
-    display_name_key: str | None = Field(default=None, max_length=256)
+    display_name_key: str | None = Field(default=None, sa_column=sa.Column(FoldedKey))
     state: str = Field(max_length=16)
     attributes: dict[str, Any] = Field(sa_column=sa.Column(JSONDocument, nullable=False))
     version: int = 1
@@ -113,7 +116,7 @@ class GroupRow(SQLModel, table=True):
     tenant_id: int = Field(foreign_key="tenants.id", primary_key=True)
     id: str = Field(primary_key=True, max_length=36)
     display_name: str = Field(max_length=256)
-    display_name_key: str = Field(max_length=256)
+    display_name_key: str = Field(sa_column=sa.Column(FoldedKey, nullable=False))
     external_id: str | None = Field(default=None, max_length=256)
     member_count: int = 0
     version: int = 1

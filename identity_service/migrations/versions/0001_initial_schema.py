@@ -11,6 +11,10 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+# Comparison keys compare by code point; "C" collation on PostgreSQL lets a
+# prefix range use the index.
+_FOLDED_KEY = sa.String(256).with_variant(postgresql.VARCHAR(256, collation="C"), "postgresql")
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -72,7 +76,7 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("display_name", sa.String(length=256), nullable=False),
-        sa.Column("display_name_key", sa.String(length=256), nullable=False),
+        sa.Column("display_name_key", _FOLDED_KEY, nullable=False),
         sa.Column("external_id", sa.String(length=256), nullable=True),
         sa.Column("member_count", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -124,10 +128,10 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("user_name", sa.String(length=256), nullable=False),
-        sa.Column("user_name_key", sa.String(length=256), nullable=False),
+        sa.Column("user_name_key", _FOLDED_KEY, nullable=False),
         sa.Column("external_id", sa.String(length=256), nullable=True),
         sa.Column("display_name", sa.String(length=256), nullable=True),
-        sa.Column("display_name_key", sa.String(length=256), nullable=True),
+        sa.Column("display_name_key", _FOLDED_KEY, nullable=True),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column(
             "attributes",
