@@ -97,7 +97,14 @@ def user_changes(message: user_pb2.User, mask: FieldMask) -> dict[str, Any]:
     if not paths:
         raise InvalidUpdateMask('update_mask is required; use "*" to replace every field')
     if "*" in paths:
-        paths = [f.name for f in WRITABLE_USER_FIELDS]
+        # A full replacement changes the state only when the message names one:
+        # STATE_UNSPECIFIED is never stored, and reading it as ACTIVE would
+        # silently reactivate a deactivated user on any "*" update.
+        paths = [
+            f.name
+            for f in WRITABLE_USER_FIELDS
+            if f.name != "state" or message.state != user_pb2.User.STATE_UNSPECIFIED
+        ]
     document = json_format.MessageToDict(message)
     changes: dict[str, Any] = {}
     for path in paths:
