@@ -61,6 +61,13 @@ class InvalidField(DomainError):
             violations=[FieldViolation(field_path, description)],
         )
 
+    def within(self, prefix: str) -> "InvalidField":
+        """The same error with field paths relative to the request field
+        `prefix` that holds the resource (AIP-193: paths lead from the request)."""
+        violations = [FieldViolation(f"{prefix}.{v.field}", v.description) for v in self.violations]
+        message = "; ".join(f"{v.field}: {v.description}" for v in violations)
+        return InvalidField(message, metadata=self.metadata, violations=violations)
+
 
 class InvalidFilter(DomainError):
     code = "INVALID_ARGUMENT"

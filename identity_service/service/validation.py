@@ -1,6 +1,9 @@
 """Rules every stored user and group satisfies, checked before each write.
-Violations are INVALID_ARGUMENT with one field violation each."""
+Violations are INVALID_ARGUMENT with one field violation each, named by the
+field's proto path within the resource (name_parts.given_name, emails[0].value);
+the servicer prefixes the request field that holds the resource."""
 
+import re
 import unicodedata
 from typing import Any
 
@@ -38,6 +41,19 @@ def _check_name(field: str, value: str | None, required: bool) -> list[FieldViol
     return []
 
 
+def _snake(name: str) -> str:
+    """A JSON field name in proto form: nameParts -> name_parts."""
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
+def _key(field: str, key: str) -> str:
+    """The path of `key` inside `field`: proto names for fields, map syntax
+    inside extensions, whose keys are the client's."""
+    if field.startswith("extensions"):
+        return f'{field}["{key}"]'
+    return f"{field}.{_snake(key)}" if field else _snake(key)
+
+
 def _check_strings(field: str, value: Any) -> list[FieldViolation]:
     """Every string anywhere in an attribute value is bounded and printable."""
     if isinstance(value, str):
@@ -47,11 +63,7 @@ def _check_strings(field: str, value: Any) -> list[FieldViolation]:
             return [FieldViolation(field, "must not contain control characters")]
         return []
     if isinstance(value, dict):
-        return [
-            v
-            for k, item in value.items()
-            for v in _check_strings(f"{field}.{k}" if field else k, item)
-        ]
+        return [v for k, item in value.items() for v in _check_strings(_key(field, k), item)]
     if isinstance(value, list):
         return [v for i, item in enumerate(value) for v in _check_strings(f"{field}[{i}]", item)]
     return []
@@ -60,14 +72,14 @@ def _check_strings(field: str, value: Any) -> list[FieldViolation]:
 def _check_multi_valued(attributes: dict[str, Any]) -> list[FieldViolation]:
     violations = []
     for name in MULTI_VALUED:
-        values = attributes.get(name, [])
+        values, field = attributes.get(name, []), _snake(name)
         if len(values) > MAX_VALUES_PER_ATTRIBUTE:
-            violations.append(FieldViolation(name, f"at most {MAX_VALUES_PER_ATTRIBUTE} values"))
+            violations.append(FieldViolation(field, f"at most {MAX_VALUES_PER_ATTRIBUTE} values"))
         if sum(1 for v in values if v.get("primary")) > 1:
             # RFC 7643 §2.4: the primary attribute value "true" MUST appear no more than once.
-            violations.append(FieldViolation(name, "at most one value may be primary"))
+            violations.append(FieldViolation(field, "at most one value may be primary"))
         if name == "emails" and any(not v.get("value") for v in values):
-            violations.append(FieldViolation(name, "every email needs a value"))
+            violations.append(FieldViolation(field, "every email needs a value"))
     return violations
 
 
@@ -76,7 +88,7 @@ def _check_extensions(attributes: dict[str, Any]) -> list[FieldViolation]:
     if len(extensions) > MAX_EXTENSIONS:
         return [FieldViolation("extensions", f"at most {MAX_EXTENSIONS} extension schemas")]
     return [
-        FieldViolation(f"extensions[{urn!r}]", "keys are schema URNs (urn:...)")
+        FieldViolation(f'extensions["{urn}"]', "keys are schema URNs (urn:...)")
         for urn in extensions
         if not urn.lower().startswith("urn:")
     ]

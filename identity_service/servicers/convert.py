@@ -1,5 +1,7 @@
 """identity.v1 messages <-> domain types: the one module that imports both."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +43,16 @@ def _writable(field: descriptor.FieldDescriptor) -> bool:
 
 
 WRITABLE_USER_FIELDS = [f for f in _USER.fields if _writable(f)]
+
+
+@contextmanager
+def fields_of(prefix: str) -> Iterator[None]:
+    """Report the use case's field violations relative to the request field
+    `prefix` that holds the resource ("user", "group")."""
+    try:
+        yield
+    except InvalidField as error:
+        raise error.within(prefix) from error
 
 
 def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:

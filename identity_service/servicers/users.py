@@ -71,7 +71,10 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
     ) -> user_pb2.User:
         slug = names.tenant(request.parent)
         new = convert.new_user(request.user)
-        user = await asyncio.to_thread(self._users.create, caller(), slug, new, request.request_id)
+        with convert.fields_of("user"):
+            user = await asyncio.to_thread(
+                self._users.create, caller(), slug, new, request.request_id
+            )
         return convert.user(user)
 
     async def UpdateUser(
@@ -79,15 +82,16 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
     ) -> user_pb2.User:
         slug, user_id = names.child(request.user.name, "users", field="user.name")
         changes = convert.user_changes(request.user, request.update_mask)
-        user = await asyncio.to_thread(
-            self._users.update,
-            caller(),
-            slug,
-            user_id,
-            changes,
-            etag=request.user.etag,
-            request_id=request.request_id,
-        )
+        with convert.fields_of("user"):
+            user = await asyncio.to_thread(
+                self._users.update,
+                caller(),
+                slug,
+                user_id,
+                changes,
+                etag=request.user.etag,
+                request_id=request.request_id,
+            )
         return convert.user(user)
 
     async def DeleteUser(

@@ -13,7 +13,8 @@ from sqlmodel import Field, SQLModel
 JSONDocument = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 # Comparison keys (fold()ed strings) sort and compare by code point: "C"
 # collation on PostgreSQL lets a prefix range (userName sw) use the index.
-FoldedKey = sa.String(256).with_variant(postgresql.VARCHAR(256, collation="C"), "postgresql")
+# Case folding can triple a string's length ("ß" -> "ss"), hence 4 x 256.
+FoldedKey = sa.String(1024).with_variant(postgresql.VARCHAR(1024, collation="C"), "postgresql")
 _LIVE = sa.text("delete_time IS NULL")
 _LIVE_WITH_EXTERNAL_ID = sa.text("delete_time IS NULL AND external_id IS NOT NULL")
 

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 # Comparison keys compare by code point; "C" collation on PostgreSQL lets a
 # prefix range use the index.
-_FOLDED_KEY = sa.String(256).with_variant(postgresql.VARCHAR(256, collation="C"), "postgresql")
+_FOLDED_KEY = sa.String(1024).with_variant(postgresql.VARCHAR(1024, collation="C"), "postgresql")
 
 revision: str = "0001"
 down_revision: str | None = None

@@ -231,7 +231,8 @@ class UpdateUserRequest(_message.Message):
     def update_mask(self) -> _field_mask_pb2.FieldMask:
         """Fields to replace, in proto form ("display_name", "name_parts",
         "emails", "enterprise.department", "extensions", "state", ...), or "*"
-        for every writable field (a full replace). Required.
+        for every writable field (a full replace, which changes the state only
+        when user.state is set). Required.
         """
 
     def __init__(
