@@ -94,13 +94,18 @@ def save(conn: sa.Connection, tenant: TenantRef, user: User) -> None:
         raise _translate(exc, user) from exc
 
 
+# Built once: composing a statement per call costs more than running it.
+_GET = sa.select(users).where(
+    _c.tenant_id == sa.bindparam("tenant_id"), _c.id == sa.bindparam("user_id")
+)
+_GET_FOR_UPDATE = _GET.with_for_update()
+
+
 def get(
     conn: sa.Connection, tenant: TenantRef, user_id: str, *, for_update: bool = False
 ) -> User | None:
-    query = sa.select(users).where(_c.tenant_id == tenant.id, _c.id == user_id)
-    if for_update:
-        query = query.with_for_update()
-    row = conn.execute(query).first()
+    query = _GET_FOR_UPDATE if for_update else _GET
+    row = conn.execute(query, {"tenant_id": tenant.id, "user_id": user_id}).first()
     return _to_user(row, tenant) if row else None
 
 
