@@ -6,6 +6,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 _SCRIPTS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -15,6 +17,13 @@ def _config(connection: sa.Connection | None = None) -> Config:
     config.set_main_option("script_location", str(_SCRIPTS))
     config.attributes["connection"] = connection
     return config
+
+
+def is_current(engine: sa.Engine) -> bool:
+    """Whether the database is at the newest migration."""
+    heads = set(ScriptDirectory.from_config(_config()).get_heads())
+    with engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads()) == heads
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:

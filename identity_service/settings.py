@@ -1,0 +1,59 @@
+"""Typed configuration of identity_service: read once (environment variables
+prefixed ROSTER_, overridden by command-line flags) and passed down."""
+
+import logging
+from typing import Self
+
+from pydantic import Field, FilePath, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///var/roster.db"
+DEFAULT_LISTEN = "127.0.0.1:50051"
+
+
+class Settings(BaseSettings):
+    """Everything the server and the operator commands are configured with."""
+
+    model_config = SettingsConfigDict(env_prefix="ROSTER_", frozen=True, extra="forbid")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    listen: str = DEFAULT_LISTEN
+    tls_cert_file: FilePath | None = None
+    tls_key_file: FilePath | None = None
+    # A client CA additionally requires every client to present a certificate
+    # signed by it (mutual TLS).
+    tls_client_ca_file: FilePath | None = None
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    log_level: str = "INFO"
+
+    @field_validator("listen")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or int(port) > 65535:
+            raise ValueError("give HOST:PORT, e.g. 127.0.0.1:50051 or [::]:50051 (port 0: any)")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in logging.getLevelNamesMapping():
+            raise ValueError("give DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    @model_validator(mode="after")
+    def _tls_files_together(self) -> Self:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("TLS needs both a certificate and a key file")
+        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
+            raise ValueError("a client CA (mutual TLS) needs a server certificate and key")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert_file is not None
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0]
