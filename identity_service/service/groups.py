@@ -320,7 +320,7 @@ class Groups:
             items, key = member_store.memberships_page(
                 conn,
                 tenant,
-                member.id,
+                member,
                 transitive=transitive,
                 limit=paging.page_size(page_size),
                 after=paging.decode(page_token, token_query),

@@ -72,11 +72,16 @@ def clear(conn: sa.Connection, tenant: TenantRef, group_id: str) -> None:
 
 
 def leave_all(conn: sa.Connection, tenant: TenantRef, member_id: str) -> list[str]:
-    """Remove a member from every group it is in; returns those groups' ids."""
-    where = (_c.tenant_id == tenant.id, _c.member_id == member_id)
-    group_ids = list(conn.execute(sa.select(_c.group_id).where(*where)).scalars())
-    conn.execute(members.delete().where(*where))
-    return group_ids
+    """Remove a member from every group it is in; returns those groups' ids.
+    One DELETE ... RETURNING: it reaches the rows through the member index,
+    whereas SQLite answers a SELECT of group_id by member id alone by scanning
+    the tenant's part of the primary key (see _by_member)."""
+    deleted = conn.execute(
+        members.delete()
+        .where(_c.tenant_id == tenant.id, _c.member_id == member_id)
+        .returning(_c.group_id)
+    )
+    return list(deleted.scalars())
 
 
 def _display() -> sa.ColumnElement[str]:
@@ -106,11 +111,20 @@ def list_page(
     return page, next_key
 
 
-def _ancestors(tenant: TenantRef, member_id: str) -> sa.CTE:
-    """Ids of the groups `member_id` is in, directly or through nested groups.
+def _by_member(tenant: TenantRef, member: MemberRef) -> sa.Select[tuple[str]]:
+    """Ids of the groups `member` is directly in. The member is named by type
+    and id: besides being exact, the type keeps SQLite on ix_group_members_member.
+    Without it, SQLite (which has no statistics here) prefers the primary-key
+    index, which covers group_id, and scans every membership row of the tenant."""
+    return sa.select(_c.group_id).where(
+        _c.tenant_id == tenant.id, _c.member_id == member.id, _c.member_type == member.type.value
+    )
+
+
+def _ancestors(tenant: TenantRef, member: MemberRef) -> sa.CTE:
+    """Ids of the groups `member` is in, directly or through nested groups.
     UNION (not UNION ALL) makes the recursion stop on a cycle."""
-    base = sa.select(_c.group_id).where(_c.tenant_id == tenant.id, _c.member_id == member_id)
-    cte = base.cte("ancestors", recursive=True)
+    cte = _by_member(tenant, member).cte("ancestors", recursive=True)
     step = sa.select(_c.group_id).where(
         _c.tenant_id == tenant.id, _c.member_id == cte.c.group_id, _c.member_type == "GROUP"
     )
@@ -120,15 +134,15 @@ def _ancestors(tenant: TenantRef, member_id: str) -> sa.CTE:
 def memberships_page(
     conn: sa.Connection,
     tenant: TenantRef,
-    member_id: str,
+    member: MemberRef,
     *,
     transitive: bool,
     limit: int,
     after: paging.Key | None,
 ) -> tuple[list[Membership], paging.Key | None]:
     """The groups a member is in, ordered by group id."""
-    direct = sa.select(_c.group_id).where(_c.tenant_id == tenant.id, _c.member_id == member_id)
-    source = _ancestors(tenant, member_id) if transitive else direct.subquery()
+    direct = _by_member(tenant, member)
+    source = _ancestors(tenant, member) if transitive else direct.subquery()
     query = (
         sa.select(groups.c.id, groups.c.display_name, groups.c.id.in_(direct).label("direct"))
         .where(groups.c.tenant_id == tenant.id, groups.c.id.in_(sa.select(source.c.group_id)))
@@ -140,9 +154,9 @@ def memberships_page(
 
 
 def contains(conn: sa.Connection, tenant: TenantRef, ancestor_id: str, member_id: str) -> bool:
-    """Whether group `ancestor_id` contains `member_id`, directly or through
-    nested groups."""
-    ancestors = _ancestors(tenant, member_id)
+    """Whether group `ancestor_id` contains the group `member_id`, directly or
+    through nested groups."""
+    ancestors = _ancestors(tenant, MemberRef(MemberType.GROUP, member_id))
     query = sa.select(sa.literal(1)).where(
         sa.exists(sa.select(ancestors.c.group_id).where(ancestors.c.group_id == ancestor_id))
     )
