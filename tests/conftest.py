@@ -4,8 +4,9 @@ tests never clean up after each other."""
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import grpc
 import pytest
@@ -22,6 +23,8 @@ from identity_service.store import migrate
 from identity_service.store.engine import Database
 from tests.helpers import TenantAccess, new_credential, new_tenant
 
+T = TypeVar("T")
+
 
 class _ServerThread:
     """The asyncio server on its own event loop in a background thread, so
@@ -34,9 +37,8 @@ class _ServerThread:
         settings = Settings(database_url=database_url, listen="127.0.0.1:0")
         self.running = self._call(server_module.start(settings, db))
 
-    def _call(self, coroutine: "asyncio.Future[object] | object") -> server_module.Running:
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)  # type: ignore[arg-type]
-        return future.result(timeout=30)  # type: ignore[return-value]
+    def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=30)
 
     def stop(self) -> None:
         asyncio.run_coroutine_threadsafe(server_module.stop(self.running, 0), self._loop).result(

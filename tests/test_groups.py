@@ -22,7 +22,7 @@ from identity.v1 import (
 
 from identity_service.store.engine import Database
 from identity_service.store.schema import MembershipRow
-from tests.helpers import TenantAccess, error_info
+from tests.helpers import TenantAccess, error_info, field_violations
 
 Code = grpc.StatusCode
 Group = group_pb2.Group
@@ -1149,3 +1149,23 @@ def test_concurrent_member_changes_keep_the_count_right(directory: Directory) ->
 
     listed = directory.member_names(group.name)
     assert directory.get(group.name).member_count == len(listed)
+
+
+def test_an_invalid_display_name_is_a_violation_of_the_request_field(directory: Directory) -> None:
+    """Field violations name the field's path in the request (AIP-193)."""
+    error = refused(lambda: directory.group(" padded"), Code.INVALID_ARGUMENT, "INVALID_FIELD")
+    assert "group.display_name" in field_violations(error)
+
+
+@pytest.mark.parametrize("method", ["AddMembers", "RemoveMembers"])
+def test_adding_or_removing_no_member_is_invalid(directory: Directory, method: str) -> None:
+    """`members` is REQUIRED in AddMembers and RemoveMembers; ReplaceMembers may empty a group."""
+    group = directory.group()
+    request_type = gs.AddMembersRequest if method == "AddMembers" else gs.RemoveMembersRequest
+    call = getattr(directory.groups, method)
+    error = refused(
+        lambda: call(request_type(group=group.name), metadata=directory.metadata),
+        Code.INVALID_ARGUMENT,
+        "INVALID_FIELD",
+    )
+    assert "members" in field_violations(error)

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 import grpc
 from identity.v1 import group_pb2, group_service_pb2, group_service_pb2_grpc
 
-from identity_service.domain.errors import InvalidUpdateMask
+from identity_service.domain.errors import InvalidField, InvalidUpdateMask
 from identity_service.domain.models import Group, ListQuery
 from identity_service.service.groups import Groups
 from identity_service.servicers import convert, names
@@ -82,15 +82,16 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
     ) -> group_pb2.Group:
         slug = names.tenant(request.parent)
         members = [names.member(m, slug) for m in request.members]
-        group = await asyncio.to_thread(
-            self._groups.create,
-            caller(),
-            slug,
-            request.group.display_name,
-            request.group.external_id or None,
-            members,
-            request.request_id,
-        )
+        with convert.fields_of("group"):
+            group = await asyncio.to_thread(
+                self._groups.create,
+                caller(),
+                slug,
+                request.group.display_name,
+                request.group.external_id or None,
+                members,
+                request.request_id,
+            )
         return convert.group(group)
 
     async def UpdateGroup(
@@ -102,16 +103,17 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
             paths = set(_UPDATABLE)
         if not paths or paths - set(_UPDATABLE):
             raise InvalidUpdateMask(f'update_mask may name {", ".join(_UPDATABLE)} or "*"')
-        group = await asyncio.to_thread(
-            self._groups.update,
-            caller(),
-            slug,
-            group_id,
-            display_name=request.group.display_name if "display_name" in paths else None,
-            external_id=request.group.external_id if "external_id" in paths else None,
-            etag=request.group.etag,
-            request_id=request.request_id,
-        )
+        with convert.fields_of("group"):
+            group = await asyncio.to_thread(
+                self._groups.update,
+                caller(),
+                slug,
+                group_id,
+                display_name=request.group.display_name if "display_name" in paths else None,
+                external_id=request.group.external_id if "external_id" in paths else None,
+                etag=request.group.etag,
+                request_id=request.request_id,
+            )
         return convert.group(group)
 
     async def DeleteGroup(
@@ -127,12 +129,14 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
     async def AddMembers(
         self, request: group_service_pb2.AddMembersRequest, context: Context
     ) -> group_pb2.Group:
+        _required_members(request.members)
         return await self._members(self._groups.add_members, request)
 
     async def RemoveMembers(
         self, request: group_service_pb2.RemoveMembersRequest, context: Context
     ) -> group_pb2.Group:
         slug, group_id = names.child(request.group, "groups", field="group")
+        _required_members(request.members)
         ids = [names.member(m, slug).id for m in request.members]
         group = await asyncio.to_thread(
             self._groups.remove_members,
@@ -209,6 +213,11 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
             request_id=request.request_id,
         )
         return convert.group(group)
+
+
+def _required_members(members: Sequence[str]) -> None:
+    if not members:
+        raise InvalidField.of("members", "name at least one member")
 
 
 def _real(slug: str) -> str:

@@ -131,7 +131,8 @@ class MembershipRow(SQLModel, table=True):
     exactly one row here and the group's counter."""
 
     __tablename__ = "group_members"
-    __table_args__ = (sa.Index("ix_group_members_member", "tenant_id", "member_id"),)
+    # The groups of a member, answered from the index alone.
+    __table_args__ = (sa.Index("ix_group_members_member", "tenant_id", "member_id", "group_id"),)
 
     tenant_id: int = Field(foreign_key="tenants.id", primary_key=True)
     group_id: str = Field(primary_key=True, max_length=36)

@@ -69,7 +69,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", "group_id", "member_id"),
     )
     with op.batch_alter_table("group_members", schema=None) as batch_op:
-        batch_op.create_index("ix_group_members_member", ["tenant_id", "member_id"], unique=False)
+        batch_op.create_index(
+            "ix_group_members_member", ["tenant_id", "member_id", "group_id"], unique=False
+        )
 
     op.create_table(
         "groups",
