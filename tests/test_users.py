@@ -1301,12 +1301,15 @@ def test_list_users_total_size_counts_the_matches_of_the_filter(
     assert sorted(n for p in pages for n in _user_names(p)) == [f"user-1{i}" for i in range(10)]
 
 
-def test_list_users_with_a_negative_page_size_is_invalid(users: Stub, tenant: TenantAccess) -> None:
-    """page_size may not be negative (AIP-158)."""
-    error = _fails(lambda: _list(users, tenant, page_size=-1))
+@pytest.mark.parametrize("field", ["page_size", "skip"])
+def test_list_users_with_a_negative_page_size_or_skip_is_invalid(
+    users: Stub, tenant: TenantAccess, field: str
+) -> None:
+    """page_size and skip may not be negative (AIP-158)."""
+    error = _fails(lambda: _list(users, tenant, **{field: -1}))
 
     _assert_error(error, Code.INVALID_ARGUMENT, "INVALID_FIELD")
-    assert "page_size" in field_violations(error)
+    assert field in field_violations(error)
 
 
 # ---- filters through the RPC (AIP-160, RFC 7644 §3.4.2.2)

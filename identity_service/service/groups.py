@@ -18,7 +18,6 @@ from identity_service.domain.errors import (
 from identity_service.domain.models import (
     Caller,
     Group,
-    ListQuery,
     Member,
     MemberRef,
     Membership,
@@ -29,8 +28,8 @@ from identity_service.domain.models import (
     now,
 )
 from identity_service.service import idempotency, paging, validation
-from identity_service.service.access import Access, require
-from identity_service.service.users import MAX_BATCH, check_etag
+from identity_service.service.scoped import TenantScoped
+from identity_service.service.users import check_etag
 from identity_service.store import groups as store
 from identity_service.store import members as member_store
 from identity_service.store import users as user_store
@@ -43,62 +42,9 @@ MAX_MEMBER_PAGE = 10_000
 Change = Callable[[sa.Connection, TenantRef, Group], Group]
 
 
-class Groups:
+class Groups(TenantScoped[Group]):
     def __init__(self, db: Database) -> None:
-        self._db = db
-
-    def _tenant(self, conn: sa.Connection, caller: Caller, slug: str, scope: Scope) -> TenantRef:
-        require(caller, scope)
-        return Access.tenant(conn, caller, slug)
-
-    @staticmethod
-    def _live(
-        conn: sa.Connection,
-        tenant: TenantRef,
-        group_id: str,
-        show_deleted: bool,
-        *,
-        for_update: bool = False,
-    ) -> Group:
-        group = store.get(conn, tenant, group_id, for_update=for_update)
-        if group is None or (group.delete_time is not None and not show_deleted):
-            raise NotFound(f"group {group_id!r} not found")
-        return group
-
-    def get(self, caller: Caller, slug: str, group_id: str, *, show_deleted: bool = False) -> Group:
-        with self._db.read() as conn:
-            tenant = self._tenant(conn, caller, slug, Scope.READ)
-            return self._live(conn, tenant, group_id, show_deleted)
-
-    def batch_get(self, caller: Caller, slug: str, group_ids: list[str]) -> list[Group]:
-        if len(group_ids) > MAX_BATCH:
-            raise TooManyItems.over("names", MAX_BATCH)
-        with self._db.read() as conn:
-            tenant = self._tenant(conn, caller, slug, Scope.READ)
-            found = store.get_many(conn, tenant, group_ids)
-        missing = [i for i in group_ids if i not in found]
-        if missing:
-            raise NotFound(f"group {missing[0]!r} not found")
-        return [found[i] for i in group_ids]
-
-    def list(self, caller: Caller, slug: str, query: ListQuery) -> Page[Group]:
-        with self._db.read() as conn:
-            tenant = self._tenant(conn, caller, slug, Scope.READ)
-            token_query = paging.fingerprint(
-                "groups", tenant.id, query.filter, query.order_by, query.show_deleted
-            )
-            items, key = store.list_page(
-                conn,
-                tenant,
-                expression=query.filter,
-                order_by=query.order_by,
-                show_deleted=query.show_deleted,
-                limit=paging.page_size(query.page_size),
-                offset=max(query.skip, 0),
-                after=paging.decode(query.page_token, token_query),
-            )
-            total = store.count(conn, tenant, query.filter, query.show_deleted)
-        return Page(items, paging.encode(token_query, key), total)
+        super().__init__(db, store.resources, "group")
 
     def create(
         self,
@@ -292,7 +238,7 @@ class Groups:
     ) -> Page[Member]:
         with self._db.read() as conn:
             tenant = self._tenant(conn, caller, slug, Scope.READ)
-            group = self._live(conn, tenant, group_id, show_deleted=False)
+            group = self._find(conn, tenant, group_id)
             token_query = paging.fingerprint("members", tenant.id, group_id)
             items, key = member_store.list_page(
                 conn,
@@ -346,7 +292,7 @@ class Groups:
             tenant = self._tenant(conn, caller, slug, Scope.WRITE)
 
             def run() -> Group:
-                group = self._live(
+                group = self._find(
                     conn, tenant, group_id, show_deleted=include_deleted, for_update=True
                 )
                 check_etag(group.etag, etag)

@@ -12,30 +12,25 @@ from identity_service.domain.errors import (
     EtagMismatch,
     ExternalIdTaken,
     InvalidState,
-    NotFound,
-    TooManyItems,
     UndeleteConflict,
     UserNameTaken,
 )
 from identity_service.domain.models import (
     Caller,
-    ListQuery,
     NewUser,
-    Page,
     Scope,
     TenantRef,
     User,
     UserState,
     now,
 )
-from identity_service.service import idempotency, paging, validation
-from identity_service.service.access import Access, require
+from identity_service.service import idempotency, validation
+from identity_service.service.scoped import TenantScoped
 from identity_service.store import groups as group_store
 from identity_service.store import members as member_store
 from identity_service.store import users as store
 from identity_service.store.engine import Database
 
-MAX_BATCH = 1000
 # Fields of a user that live in columns; every other path is in `attributes`.
 CORE_FIELDS = ("user_name", "external_id", "display_name", "active")
 
@@ -71,62 +66,9 @@ def _with_state(user: User, state: UserState) -> User:
     return dataclasses.replace(user, state=state, deactivate_time=None)
 
 
-class Users:
+class Users(TenantScoped[User]):
     def __init__(self, db: Database) -> None:
-        self._db = db
-
-    def _tenant(self, conn: sa.Connection, caller: Caller, slug: str, scope: Scope) -> TenantRef:
-        require(caller, scope)
-        return Access.tenant(conn, caller, slug)
-
-    @staticmethod
-    def _live(
-        conn: sa.Connection,
-        tenant: TenantRef,
-        user_id: str,
-        show_deleted: bool,
-        *,
-        for_update: bool = False,
-    ) -> User:
-        user = store.get(conn, tenant, user_id, for_update=for_update)
-        if user is None or (user.state == UserState.DELETED and not show_deleted):
-            raise NotFound(f"user {user_id!r} not found")
-        return user
-
-    def get(self, caller: Caller, slug: str, user_id: str, *, show_deleted: bool = False) -> User:
-        with self._db.read() as conn:
-            tenant = self._tenant(conn, caller, slug, Scope.READ)
-            return self._live(conn, tenant, user_id, show_deleted)
-
-    def batch_get(self, caller: Caller, slug: str, user_ids: list[str]) -> list[User]:
-        if len(user_ids) > MAX_BATCH:
-            raise TooManyItems.over("names", MAX_BATCH)
-        with self._db.read() as conn:
-            tenant = self._tenant(conn, caller, slug, Scope.READ)
-            found = store.get_many(conn, tenant, user_ids)
-        missing = [i for i in user_ids if i not in found]
-        if missing:
-            raise NotFound(f"user {missing[0]!r} not found")
-        return [found[i] for i in user_ids]
-
-    def list(self, caller: Caller, slug: str, query: ListQuery) -> Page[User]:
-        with self._db.read() as conn:
-            tenant = self._tenant(conn, caller, slug, Scope.READ)
-            token_query = paging.fingerprint(
-                "users", tenant.id, query.filter, query.order_by, query.show_deleted
-            )
-            items, key = store.list_page(
-                conn,
-                tenant,
-                expression=query.filter,
-                order_by=query.order_by,
-                show_deleted=query.show_deleted,
-                limit=paging.page_size(query.page_size),
-                offset=max(query.skip, 0),
-                after=paging.decode(query.page_token, token_query),
-            )
-            total = store.count(conn, tenant, query.filter, query.show_deleted)
-        return Page(items, paging.encode(token_query, key), total)
+        super().__init__(db, store.resources, "user")
 
     def create(self, caller: Caller, slug: str, new: NewUser, request_id: str = "") -> User:
         validation.check_user(new.user_name, new.external_id, new.display_name, new.attributes)
@@ -282,7 +224,7 @@ class Users:
             tenant = self._tenant(conn, caller, slug, Scope.WRITE)
 
             def run() -> User:
-                user = self._live(
+                user = self._find(
                     conn, tenant, user_id, show_deleted=include_deleted, for_update=True
                 )
                 check_etag(user.etag, etag)

@@ -8,9 +8,10 @@ import sqlalchemy as sa
 
 from identity_service.domain.errors import ExternalIdTaken, GroupNameTaken
 from identity_service.domain.models import Group, TenantRef
-from identity_service.store import filters, paging
+from identity_service.store import filters
 from identity_service.store.engine import fold
 from identity_service.store.errors import unique_violation
+from identity_service.store.resources import Resources
 from identity_service.store.schema import GroupRow, as_utc
 
 groups = GroupRow.__table__  # type: ignore[attr-defined]
@@ -94,61 +95,9 @@ def add_to_count(
         )
 
 
-def get(
-    conn: sa.Connection, tenant: TenantRef, group_id: str, *, for_update: bool = False
-) -> Group | None:
-    query = sa.select(groups).where(_c.tenant_id == tenant.id, _c.id == group_id)
-    if for_update:
-        query = query.with_for_update()
-    row = conn.execute(query).first()
-    return _to_group(row, tenant) if row else None
-
-
-def get_many(conn: sa.Connection, tenant: TenantRef, group_ids: list[str]) -> dict[str, Group]:
-    rows = conn.execute(
-        sa.select(groups).where(
-            _c.tenant_id == tenant.id, _c.id.in_(group_ids), _c.delete_time.is_(None)
-        )
-    )
-    return {row.id: _to_group(row, tenant) for row in rows}
-
-
-def live_ids(conn: sa.Connection, tenant: TenantRef, group_ids: list[str]) -> set[str]:
-    rows = conn.execute(
-        sa.select(_c.id).where(
-            _c.tenant_id == tenant.id, _c.id.in_(group_ids), _c.delete_time.is_(None)
-        )
-    )
-    return set(rows.scalars())
-
-
-def _where(tenant: TenantRef, expression: str, show_deleted: bool) -> list[Any]:
-    where: list[Any] = [_c.tenant_id == tenant.id]
-    if not show_deleted:
-        where.append(_c.delete_time.is_(None))
-    if expression:
-        where.append(filters.group_filter(expression))
-    return where
-
-
-def count(conn: sa.Connection, tenant: TenantRef, expression: str, show_deleted: bool) -> int:
-    where = _where(tenant, expression, show_deleted)
-    return conn.execute(sa.select(sa.func.count()).select_from(groups).where(*where)).scalar_one()
-
-
-def list_page(
-    conn: sa.Connection,
-    tenant: TenantRef,
-    *,
-    expression: str,
-    order_by: str,
-    show_deleted: bool,
-    limit: int,
-    offset: int,
-    after: paging.Key | None,
-) -> tuple[list[Any], paging.Key | None]:
-    """One page, and the sort key to continue after (None on the last page)."""
-    keys = paging.parse_order_by(order_by, ORDERABLE, _c.id)
-    query = sa.select(groups).where(*_where(tenant, expression, show_deleted))
-    rows, next_key = paging.fetch_page(conn, query, keys, limit=limit, offset=offset, after=after)
-    return [_to_group(r, tenant) for r in rows], next_key
+resources = Resources(groups, _to_group, filters.group_filter, ORDERABLE)
+get = resources.get
+get_many = resources.get_many
+live_ids = resources.live_ids
+count = resources.count
+list_page = resources.list_page

@@ -2,16 +2,16 @@
 commits."""
 
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from identity_service.domain.errors import ExternalIdTaken, UserNameTaken
 from identity_service.domain.models import TenantRef, User, UserState
-from identity_service.store import filters, paging
+from identity_service.store import filters
 from identity_service.store.engine import fold
 from identity_service.store.errors import unique_violation
+from identity_service.store.resources import Resources
 from identity_service.store.schema import UserRow, as_utc
 
 users = UserRow.__table__  # type: ignore[attr-defined]
@@ -94,67 +94,9 @@ def save(conn: sa.Connection, tenant: TenantRef, user: User) -> None:
         raise _translate(exc, user) from exc
 
 
-# Built once: composing a statement per call costs more than running it.
-_GET = sa.select(users).where(
-    _c.tenant_id == sa.bindparam("tenant_id"), _c.id == sa.bindparam("user_id")
-)
-_GET_FOR_UPDATE = _GET.with_for_update()
-
-
-def get(
-    conn: sa.Connection, tenant: TenantRef, user_id: str, *, for_update: bool = False
-) -> User | None:
-    query = _GET_FOR_UPDATE if for_update else _GET
-    row = conn.execute(query, {"tenant_id": tenant.id, "user_id": user_id}).first()
-    return _to_user(row, tenant) if row else None
-
-
-def get_many(conn: sa.Connection, tenant: TenantRef, user_ids: Sequence[str]) -> dict[str, User]:
-    """Live users among `user_ids`, by id."""
-    rows = conn.execute(
-        sa.select(users).where(
-            _c.tenant_id == tenant.id, _c.id.in_(list(user_ids)), _c.delete_time.is_(None)
-        )
-    )
-    return {row.id: _to_user(row, tenant) for row in rows}
-
-
-def live_ids(conn: sa.Connection, tenant: TenantRef, user_ids: Sequence[str]) -> set[str]:
-    rows = conn.execute(
-        sa.select(_c.id).where(
-            _c.tenant_id == tenant.id, _c.id.in_(list(user_ids)), _c.delete_time.is_(None)
-        )
-    )
-    return set(rows.scalars())
-
-
-def _where(tenant: TenantRef, expression: str, show_deleted: bool) -> list[Any]:
-    where: list[Any] = [_c.tenant_id == tenant.id]
-    if not show_deleted:
-        where.append(_c.delete_time.is_(None))
-    if expression:
-        where.append(filters.user_filter(expression))
-    return where
-
-
-def count(conn: sa.Connection, tenant: TenantRef, expression: str, show_deleted: bool) -> int:
-    where = _where(tenant, expression, show_deleted)
-    return conn.execute(sa.select(sa.func.count()).select_from(users).where(*where)).scalar_one()
-
-
-def list_page(
-    conn: sa.Connection,
-    tenant: TenantRef,
-    *,
-    expression: str,
-    order_by: str,
-    show_deleted: bool,
-    limit: int,
-    offset: int,
-    after: paging.Key | None,
-) -> tuple[list[Any], paging.Key | None]:
-    """One page, and the sort key to continue after (None on the last page)."""
-    keys = paging.parse_order_by(order_by, ORDERABLE, _c.id)
-    query = sa.select(users).where(*_where(tenant, expression, show_deleted))
-    rows, next_key = paging.fetch_page(conn, query, keys, limit=limit, offset=offset, after=after)
-    return [_to_user(r, tenant) for r in rows], next_key
+resources = Resources(users, _to_user, filters.user_filter, ORDERABLE)
+get = resources.get
+get_many = resources.get_many
+live_ids = resources.live_ids
+count = resources.count
+list_page = resources.list_page

@@ -1,0 +1,91 @@
+"""What the user and group use cases share: the tenant a call reaches, and
+the reads of one kind of soft-deleted resource."""
+
+from typing import Generic, Protocol, TypeVar
+
+import sqlalchemy as sa
+
+from identity_service.domain.errors import InvalidField, NotFound, TooManyItems
+from identity_service.domain.models import Caller, ListQuery, Page, Scope, TenantRef
+from identity_service.service import paging
+from identity_service.service.access import Access, require
+from identity_service.store.engine import Database
+from identity_service.store.resources import Resources
+
+MAX_BATCH = 1000
+
+
+class _SoftDeleted(Protocol):
+    @property
+    def delete_time(self) -> object: ...
+
+
+T = TypeVar("T", bound=_SoftDeleted)
+
+
+class TenantScoped(Generic[T]):
+    """Use cases over one resource table of the caller's tenant."""
+
+    def __init__(self, db: Database, resources: Resources[T], kind: str) -> None:
+        self._db = db
+        self._resources = resources
+        self._kind = kind
+
+    @staticmethod
+    def _tenant(conn: sa.Connection, caller: Caller, slug: str, scope: Scope) -> TenantRef:
+        require(caller, scope)
+        return Access.tenant(conn, caller, slug)
+
+    def _find(
+        self,
+        conn: sa.Connection,
+        tenant: TenantRef,
+        resource_id: str,
+        *,
+        show_deleted: bool = False,
+        for_update: bool = False,
+    ) -> T:
+        """The resource; NOT_FOUND when missing or (unless asked) deleted."""
+        found = self._resources.get(conn, tenant, resource_id, for_update=for_update)
+        if found is None or (found.delete_time is not None and not show_deleted):
+            raise NotFound(f"{self._kind} {resource_id!r} not found")
+        return found
+
+    def get(self, caller: Caller, slug: str, resource_id: str, *, show_deleted: bool = False) -> T:
+        with self._db.read() as conn:
+            tenant = self._tenant(conn, caller, slug, Scope.READ)
+            return self._find(conn, tenant, resource_id, show_deleted=show_deleted)
+
+    def batch_get(self, caller: Caller, slug: str, ids: list[str]) -> list[T]:
+        """Live resources in the order asked; NOT_FOUND if any is missing."""
+        if len(ids) > MAX_BATCH:
+            raise TooManyItems.over("names", MAX_BATCH)
+        with self._db.read() as conn:
+            tenant = self._tenant(conn, caller, slug, Scope.READ)
+            found = self._resources.get_many(conn, tenant, ids)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise NotFound(f"{self._kind} {missing[0]!r} not found")
+        return [found[i] for i in ids]
+
+    def list(self, caller: Caller, slug: str, query: ListQuery) -> Page[T]:
+        """A page in the asked order, with the total matching the filter."""
+        if query.skip < 0:
+            raise InvalidField.of("skip", "must not be negative")
+        with self._db.read() as conn:
+            tenant = self._tenant(conn, caller, slug, Scope.READ)
+            token_query = paging.fingerprint(
+                self._kind, tenant.id, query.filter, query.order_by, query.show_deleted
+            )
+            items, key = self._resources.list_page(
+                conn,
+                tenant,
+                expression=query.filter,
+                order_by=query.order_by,
+                show_deleted=query.show_deleted,
+                limit=paging.page_size(query.page_size),
+                offset=query.skip,
+                after=paging.decode(query.page_token, token_query),
+            )
+            total = self._resources.count(conn, tenant, query.filter, query.show_deleted)
+        return Page(items, paging.encode(token_query, key), total)
