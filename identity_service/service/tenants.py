@@ -112,6 +112,9 @@ class Credentials:
     ) -> tuple[Credential, str]:
         """A new credential and its secret, which is not stored and cannot be
         shown again."""
+        # Scope first: a caller who may not create credentials learns nothing
+        # from the validation of its request.
+        require(caller, Scope.ADMIN)
         parsed = _scopes(scopes)
         at = now()
         if expire_time is not None and expire_time <= at:

@@ -3,10 +3,12 @@ errors into rich statuses (google.rpc.Status with ErrorInfo and BadRequest),
 and writes one log line per RPC. Secrets are never logged."""
 
 import asyncio
+import contextlib
 import contextvars
+import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeAlias
 
 import grpc
@@ -27,6 +29,7 @@ _log = logging.getLogger("identity_service.rpc")
 
 Context = grpc.aio.ServicerContext[Any, Any]
 Behavior = Callable[[Any, Context], Awaitable[Any]]
+StreamBehavior = Callable[[Any, Context], AsyncIterator[Any]]
 # grpc-stubs types are generic where the runtime classes are not.
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 
@@ -72,6 +75,15 @@ def _bearer(context: Context) -> str:
     raise InvalidCredential("missing bearer credential: send 'authorization: Bearer <secret>'")
 
 
+# Every kind of method handler, and how to rebuild one around a wrapped behavior.
+_HANDLER_KINDS = (
+    ("unary_unary", grpc.unary_unary_rpc_method_handler),
+    ("unary_stream", grpc.unary_stream_rpc_method_handler),
+    ("stream_unary", grpc.stream_unary_rpc_method_handler),
+    ("stream_stream", grpc.stream_stream_rpc_method_handler),
+)
+
+
 class Interceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     def __init__(self, access: Access) -> None:
         self._access = access
@@ -83,44 +95,71 @@ class Interceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     ) -> Handler:
         handler = await continuation(handler_call_details)
         method: str = handler_call_details.method
-        if handler is None or method.startswith(PUBLIC_PREFIXES) or not handler.unary_unary:
+        if handler is None or method.startswith(PUBLIC_PREFIXES):
             return handler
-        return grpc.unary_unary_rpc_method_handler(
-            self._wrap(method, handler.unary_unary),  # type: ignore[arg-type]
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        # Every kind of method is wrapped, streams too: one left unwrapped
+        # would answer without a credential.
+        for kind, rebuild in _HANDLER_KINDS:
+            behavior = getattr(handler, kind)
+            if behavior is not None:
+                wrap = self._wrap_stream if inspect.isasyncgenfunction(behavior) else self._wrap
+                wrapped: Handler = rebuild(
+                    wrap(method, behavior),
+                    request_deserializer=handler.request_deserializer,
+                    response_serializer=handler.response_serializer,
+                )
+                return wrapped
+        return handler
 
     def _wrap(self, method: str, behavior: Behavior) -> Behavior:
         async def serve(request: Any, context: Context) -> Any:
-            started = time.perf_counter()
-            status, tenant = "OK", "-"
-            try:
-                who = await asyncio.to_thread(self._access.authenticate, _bearer(context))
-                tenant = who.tenant_slug or "platform"
-                token = _caller.set(who)
-                try:
-                    return await behavior(request, context)
-                finally:
-                    _caller.reset(token)
-            except DomainError as error:
-                status = error.code
-                # grpc-stubs lacks the asyncio context's abort_with_status.
-                await context.abort_with_status(  # type: ignore[attr-defined]
-                    rpc_status.to_status(rich_status(error))
-                )
-            except Exception:
-                status = "INTERNAL"
-                _log.exception("unexpected error in %s", method)
-                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
-            finally:
-                _log.info(
-                    "rpc method=%s tenant=%s status=%s duration_ms=%.2f request_id=%s",
-                    method,
-                    tenant,
-                    status,
-                    (time.perf_counter() - started) * 1000,
-                    getattr(request, "request_id", "") or "-",
-                )
+            async with self._serving(method, request, context):
+                return await behavior(request, context)
+            return None  # not reached: _serving ends every failed call with an abort
 
         return serve
+
+    def _wrap_stream(self, method: str, behavior: StreamBehavior) -> StreamBehavior:
+        async def serve(request: Any, context: Context) -> AsyncIterator[Any]:
+            async with self._serving(method, request, context):
+                async for response in behavior(request, context):
+                    yield response
+
+        return serve
+
+    @contextlib.asynccontextmanager
+    async def _serving(self, method: str, request: Any, context: Context) -> AsyncIterator[None]:
+        """Authenticate the call and make its caller current; end a failed
+        call with a rich status; write the RPC's one log line."""
+        started = time.perf_counter()
+        status, tenant = "OK", "-"
+        try:
+            who = await asyncio.to_thread(self._access.authenticate, _bearer(context))
+            tenant = who.tenant_slug or "platform"
+            token = _caller.set(who)
+            try:
+                yield
+            finally:
+                _caller.reset(token)
+        except asyncio.CancelledError:
+            status = "CANCELLED"
+            raise
+        except DomainError as error:
+            status = error.code
+            # grpc-stubs lacks the asyncio context's abort_with_status.
+            await context.abort_with_status(  # type: ignore[attr-defined]
+                rpc_status.to_status(rich_status(error))
+            )
+        except Exception:
+            status = "INTERNAL"
+            _log.exception("unexpected error in %s", method)
+            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+        finally:
+            _log.info(
+                "rpc method=%s tenant=%s status=%s duration_ms=%.2f request_id=%s",
+                method,
+                tenant,
+                status,
+                (time.perf_counter() - started) * 1000,
+                getattr(request, "request_id", "") or "-",
+            )

@@ -1,0 +1,135 @@
+"""Schema migrations: `identity-service migrate` builds, from an empty SQLite
+file, exactly the schema that store/schema.py declares; it can run again
+safely; and the migrations go down to nothing and up again."""
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from identity_service import cli, migrations
+from identity_service.store.engine import create_engine
+from identity_service.store.schema import metadata
+
+SCRIPTS = Path(migrations.__file__).resolve().parent
+
+
+def _alembic(connection: sa.Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPTS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _head() -> str:
+    head = ScriptDirectory.from_config(_alembic()).get_current_head()
+    assert head is not None
+    return head
+
+
+@pytest.fixture
+def database_file(tmp_path: Path) -> Path:
+    return tmp_path / "var" / "roster.db"
+
+
+@pytest.fixture
+def engine(database_file: Path) -> Iterator[sa.Engine]:
+    created = create_engine(f"sqlite:///{database_file}")
+    yield created
+    created.dispose()
+
+
+def migrate(database_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`identity-service migrate --database-url sqlite:///...`."""
+    status = cli.run(["migrate", "--database-url", f"sqlite:///{database_file}"])
+    assert status == 0, capsys.readouterr().err
+    assert capsys.readouterr().out.startswith("migrated sqlite:///")
+
+
+def differences(engine: sa.Engine) -> list[object]:
+    with engine.connect() as conn:
+        return list(compare_metadata(MigrationContext.configure(conn), metadata))
+
+
+def revision(engine: sa.Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def index_sql(engine: sa.Engine) -> set[str]:
+    """The CREATE INDEX statements SQLite keeps, whitespace normalised: they
+    carry the partial-index predicates that compare_metadata does not see."""
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        ).scalars()
+        return {re.sub(r"\s+", " ", sql).strip() for sql in rows}
+
+
+def test_the_migration_history_has_one_head() -> None:
+    """Migrations form one line: `upgrade head` is unambiguous."""
+    assert len(ScriptDirectory.from_config(_alembic()).get_heads()) == 1
+
+
+def test_migrating_an_empty_file_gives_exactly_the_declared_schema(
+    database_file: Path, engine: sa.Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Migrating an empty file gives schema.py exactly: compare_metadata finds nothing."""
+    assert not database_file.exists()
+    migrate(database_file, capsys)
+    assert database_file.exists()
+    assert revision(engine) == _head()
+    assert differences(engine) == []
+
+
+def test_migrated_indexes_match_the_declared_ones_to_the_predicate(
+    tmp_path: Path, database_file: Path, engine: sa.Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Migrated partial unique indexes have schema.py's WHERE clauses (live rows only)."""
+    migrate(database_file, capsys)
+    declared = create_engine(f"sqlite:///{tmp_path / 'declared.db'}")
+    try:
+        metadata.create_all(declared)
+        expected = index_sql(declared)
+    finally:
+        declared.dispose()
+    assert any("WHERE delete_time IS NULL" in sql for sql in expected)
+    assert index_sql(engine) == expected
+
+
+def test_migrating_twice_changes_nothing_and_keeps_the_data(
+    database_file: Path, engine: sa.Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A second `identity-service migrate` succeeds, keeps the rows and the schema."""
+    migrate(database_file, capsys)
+    assert (
+        cli.run(["tenants", "create", "acme", "--database-url", f"sqlite:///{database_file}"]) == 0
+    )
+    capsys.readouterr()
+    migrate(database_file, capsys)
+    assert revision(engine) == _head()
+    assert differences(engine) == []
+    with engine.connect() as conn:
+        slugs = conn.exec_driver_sql("SELECT slug FROM tenants").scalars().all()
+    assert slugs == ["acme"]
+
+
+def test_downgrading_to_base_and_upgrading_again_restores_the_schema(
+    database_file: Path, engine: sa.Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Down to base leaves only alembic_version; up again gives schema.py exactly."""
+    migrate(database_file, capsys)
+    with engine.begin() as conn:
+        command.downgrade(_alembic(conn), "base")
+    assert sa.inspect(engine).get_table_names() == ["alembic_version"]
+    assert revision(engine) is None
+    migrate(database_file, capsys)
+    assert revision(engine) == _head()
+    assert differences(engine) == []
