@@ -39,7 +39,6 @@ Command = Callable[[argparse.Namespace, Settings], int]
 READER = Caller(OPERATOR.credential_id, None, None, frozenset({Scope.ADMIN, Scope.READ}))
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 TENANT_SCOPES = ("scim",)
-TENANT_CREDENTIAL_NAME = "SCIM"
 
 
 def on_database(command: Callable[[argparse.Namespace, Database], int]) -> Command:
@@ -170,9 +169,12 @@ def fail(message: str, status: int = 1) -> int:
 
 def _new_tenant(db: Database, slug: str, display_name: str) -> int:
     """A tenant and its SCIM credential; the secret is the last line of stdout."""
-    tenant = Tenants(db).create(OPERATOR, slug, display_name)
+    tenant, credential, secret = Tenants(db).create_with_credential(
+        OPERATOR, slug, display_name, scopes=TENANT_SCOPES
+    )
     print(out.tenant_line(tenant))
-    return _new_credential(db, tenant.slug, TENANT_SCOPES, TENANT_CREDENTIAL_NAME, None)
+    _print_secret(credential, secret)
+    return 0
 
 
 def _credentials_of(
@@ -197,10 +199,14 @@ def _new_credential(
     credential, secret = Credentials(db).create(
         OPERATOR, tenant, scopes=scopes, display_name=display_name, expire_time=expire_time
     )
+    _print_secret(credential, secret)
+    return 0
+
+
+def _print_secret(credential: Credential, secret: str) -> None:
     print(out.credential_line(credential))
     print("the last line is the bearer secret: it is shown once and not stored", file=sys.stderr)
     print(secret)
-    return 0
 
 
 def _list_in_tenant(

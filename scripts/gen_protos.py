@@ -42,9 +42,9 @@ def _protoc(out: Path) -> None:
         f"--plugin=protoc-gen-mypy={bin_dir / 'protoc-gen-mypy'}",
         f"--plugin=protoc-gen-mypy_grpc={bin_dir / 'protoc-gen-mypy_grpc'}",
         f"--python_out={out}",
-        f"--mypy_out={out}",
+        f"--mypy_out=quiet:{out}",
         f"--grpc_python_out={out}",
-        f"--mypy_grpc_out={out}",
+        f"--mypy_grpc_out=quiet:{out}",
         *sources,
     ]
     if protoc.main(args) != 0:

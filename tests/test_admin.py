@@ -540,7 +540,8 @@ def test_a_tenant_admin_cannot_make_credentials_elsewhere(
     other_tenant: TenantAccess,
     where: str,
 ) -> None:
-    """A tenant admin cannot create in another tenant or the platform: NOT_FOUND."""
+    """A tenant admin cannot create in another tenant (NOT_FOUND, as a missing
+    one) nor a platform credential (PERMISSION_DENIED: it needs a platform caller)."""
     admin = bearer(new_credential(db, tenant.slug, ("admin",)))
     parent = {
         "other tenant": other_tenant.parent,
@@ -551,6 +552,11 @@ def test_a_tenant_admin_cannot_make_credentials_elsewhere(
         p: list_credentials(credentials, platform_admin, p) for p in (other_tenant.parent, "")
     }
     error = refusal(lambda: create_credential(credentials, admin, parent, ("admin",)))
-    assert outcome(error) == (grpc.StatusCode.NOT_FOUND, "NOT_FOUND")
+    expected = (
+        (grpc.StatusCode.PERMISSION_DENIED, "MISSING_SCOPE")
+        if where == "platform"
+        else (grpc.StatusCode.NOT_FOUND, "NOT_FOUND")
+    )
+    assert outcome(error) == expected
     after = {p: list_credentials(credentials, platform_admin, p) for p in before}
     assert after == before

@@ -8,28 +8,21 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from identity_service import cli, migrations
+from identity_service.store import migrate as migrations_api
 from identity_service.store.engine import create_engine
 from identity_service.store.schema import metadata
 
 SCRIPTS = Path(migrations.__file__).resolve().parent
 
 
-def _alembic(connection: sa.Connection | None = None) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(SCRIPTS))
-    config.attributes["connection"] = connection
-    return config
-
-
 def _head() -> str:
-    head = ScriptDirectory.from_config(_alembic()).get_current_head()
+    head = migrations_api.head()
     assert head is not None
     return head
 
@@ -75,7 +68,9 @@ def index_sql(engine: sa.Engine) -> set[str]:
 
 def test_the_migration_history_has_one_head() -> None:
     """Migrations form one line: `upgrade head` is unambiguous."""
-    assert len(ScriptDirectory.from_config(_alembic()).get_heads()) == 1
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPTS))
+    assert len(ScriptDirectory.from_config(config).get_heads()) == 1
 
 
 def test_migrating_an_empty_file_gives_exactly_the_declared_schema(
@@ -126,8 +121,7 @@ def test_downgrading_to_base_and_upgrading_again_restores_the_schema(
 ) -> None:
     """Down to base leaves only alembic_version; up again gives schema.py exactly."""
     migrate(database_file, capsys)
-    with engine.begin() as conn:
-        command.downgrade(_alembic(conn), "base")
+    migrations_api.downgrade(engine, "base")
     assert sa.inspect(engine).get_table_names() == ["alembic_version"]
     assert revision(engine) is None
     migrate(database_file, capsys)

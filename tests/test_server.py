@@ -21,6 +21,7 @@ from identity_service import server
 from identity_service.settings import Settings
 from identity_service.store import migrate
 from identity_service.store.engine import Database
+from tests.helpers import new_credential
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -80,28 +81,40 @@ def test_health_reports_serving_without_a_credential(server_db: Database, servic
     assert asyncio.run(scenario()) == SERVING
 
 
-def test_reflection_lists_the_identity_health_and_reflection_services(
-    server_db: Database,
-) -> None:
-    """Server reflection names every service, so grpcurl works without protos."""
-
+def _reflected_services(db: Database, metadata: tuple[tuple[str, str], ...]) -> set[str]:
     async def scenario() -> set[str]:
         async with (
-            serving(server_db) as running,
+            serving(db) as running,
             grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel,
         ):
             stub = reflection_pb2_grpc.ServerReflectionStub(channel)
             request = reflection_pb2.ServerReflectionRequest(list_services="")
             names: set[str] = set()
-            async for response in stub.ServerReflectionInfo(iter([request])):
+            async for response in stub.ServerReflectionInfo(iter([request]), metadata=metadata):
                 names |= {s.name for s in response.list_services_response.service}
             return names
 
-    assert asyncio.run(scenario()) == {
+    return asyncio.run(scenario())
+
+
+def test_reflection_lists_the_identity_health_and_reflection_services(
+    server_db: Database,
+) -> None:
+    """Server reflection names every service to any credential, so grpcurl
+    works without protos."""
+    secret = new_credential(server_db, None, ("read",))
+    assert _reflected_services(server_db, (("authorization", f"Bearer {secret}"),)) == {
         *IDENTITY_SERVICES,
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
     }
+
+
+def test_reflection_needs_a_credential(server_db: Database) -> None:
+    """Every RPC but health needs a bearer token, reflection included."""
+    with pytest.raises(grpc.aio.AioRpcError) as failed:
+        _reflected_services(server_db, ())
+    assert failed.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
 def test_identity_calls_need_a_credential(server_db: Database) -> None:

@@ -361,11 +361,7 @@ EXPECTED: dict[str, dict[str, tuple[str, str]]] = {
     "AddMembers their group": EVERY_FORM,
     "AddMembers own group, their user": MEMBER_FORMS,
     "AddMembers own group, their group": MEMBER_FORMS,
-    "AddMembers '-' group, their user": {
-        "theirs": INVALID_MEMBER,
-        "ours": INVALID_MEMBER,
-        "alias": INVALID_MEMBER,
-    },
+    "AddMembers '-' group, their user": MEMBER_FORMS,
     "RemoveMembers their group": EVERY_FORM,
     # Removing an absent member is a no-op; a name under another tenant is
     # not a member name of this group at all.

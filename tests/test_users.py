@@ -556,19 +556,19 @@ def test_batch_get_users_of_a_thousand_names_is_allowed(users: Stub, tenant: Ten
     assert len(response.users) == 1000
 
 
+@pytest.mark.parametrize("parent", ["own", "-"])
 def test_batch_get_users_with_a_name_under_another_parent_is_invalid(
-    users: Stub, tenant: TenantAccess, other_tenant: TenantAccess
+    users: Stub, tenant: TenantAccess, other_tenant: TenantAccess, parent: str
 ) -> None:
-    """Every name must be under the parent (AIP-231)."""
+    """Every name must be under the parent (AIP-231), "tenants/-" standing for
+    the caller's own tenant."""
     alice = _create(users, tenant, "alice")
     foreign = f"{other_tenant.parent}/users/{alice.id}"
-
-    error = _fails(
-        lambda: users.BatchGetUsers(
-            user_service_pb2.BatchGetUsersRequest(parent=tenant.parent, names=[foreign]),
-            metadata=tenant.metadata,
-        )
+    request = user_service_pb2.BatchGetUsersRequest(
+        parent=tenant.parent if parent == "own" else "tenants/-", names=[foreign]
     )
+
+    error = _fails(lambda: users.BatchGetUsers(request, metadata=tenant.metadata))
 
     _assert_error(error, Code.INVALID_ARGUMENT, "INVALID_FIELD")
     assert "names" in field_violations(error)

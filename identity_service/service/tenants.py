@@ -43,12 +43,22 @@ class Tenants:
 
     def create(self, caller: Caller, slug: str, display_name: str = "") -> Tenant:
         _platform_admin(caller)
-        if not _SLUG.fullmatch(slug) or slug.endswith("-"):
-            raise InvalidField.of(
-                "tenant_id", "1-63 lower-case letters, digits and hyphens, starting with a letter"
-            )
+        _check_slug(slug)
         with self._db.write() as conn:
             return store.insert_tenant(conn, slug, display_name, now())
+
+    def create_with_credential(
+        self, caller: Caller, slug: str, display_name: str, *, scopes: Iterable[str]
+    ) -> tuple[Tenant, Credential, str]:
+        """A tenant and its first credential, together or not at all (the
+        operator's `tenants create`); the secret is shown only here."""
+        _platform_admin(caller)
+        _check_slug(slug)
+        parsed = _scopes(scopes)
+        with self._db.write() as conn:
+            tenant = store.insert_tenant(conn, slug, display_name, now())
+            credential, secret = _insert_credential(conn, tenant, parsed, "SCIM", None)
+        return tenant, credential, secret
 
     def get(self, caller: Caller, slug: str) -> Tenant:
         require(caller, Scope.ADMIN)
@@ -115,24 +125,17 @@ class Credentials:
         # Scope first: a caller who may not create credentials learns nothing
         # from the validation of its request.
         require(caller, Scope.ADMIN)
+        if tenant_slug is None and not caller.is_platform:
+            raise MissingScope(
+                "only a platform credential may create platform credentials",
+                metadata={"required_scope": "admin", "required_credential": "platform"},
+            )
         parsed = _scopes(scopes)
-        at = now()
-        if expire_time is not None and expire_time <= at:
+        if expire_time is not None and expire_time <= now():
             raise InvalidField.of("credential.expire_time", "must be in the future")
-        secret = new_secret()
         with self._db.write() as conn:
             tenant = self._tenant(conn, caller, tenant_slug)
-            credential = Credential(
-                id=uuid.uuid4().hex,
-                tenant_slug=tenant.slug if tenant else None,
-                display_name=display_name,
-                scopes=parsed,
-                secret_prefix=secret[:8],
-                create_time=at,
-                expire_time=expire_time,
-            )
-            store.insert_credential(conn, tenant, credential, hash_secret(secret))
-        return credential, secret
+            return _insert_credential(conn, tenant, parsed, display_name, expire_time)
 
     def get(self, caller: Caller, tenant_slug: str | None, credential_id: str) -> Credential:
         with self._db.read() as conn:
@@ -175,6 +178,36 @@ class Credentials:
                 credential = store.get_credential(conn, tenant, credential_id)
         assert credential is not None
         return credential
+
+
+def _check_slug(slug: str) -> None:
+    if not _SLUG.fullmatch(slug) or slug.endswith("-"):
+        raise InvalidField.of(
+            "tenant_id", "1-63 lower-case letters, digits and hyphens, starting with a letter"
+        )
+
+
+def _insert_credential(
+    conn: sa.Connection,
+    tenant: Tenant | None,
+    scopes: frozenset[Scope],
+    display_name: str,
+    expire_time: datetime | None,
+) -> tuple[Credential, str]:
+    """Store a new credential; returns it and its secret, which only its hash
+    is kept of."""
+    secret = new_secret()
+    credential = Credential(
+        id=uuid.uuid4().hex,
+        tenant_slug=tenant.slug if tenant else None,
+        display_name=display_name,
+        scopes=scopes,
+        secret_prefix=secret[:8],
+        create_time=now(),
+        expire_time=expire_time,
+    )
+    store.insert_credential(conn, tenant, credential, hash_secret(secret))
+    return credential, secret
 
 
 def _scopes(raw: Iterable[str]) -> frozenset[Scope]:

@@ -11,7 +11,7 @@ from identity_service.domain.errors import InvalidField, InvalidUpdateMask
 from identity_service.domain.models import Group, ListQuery
 from identity_service.service.groups import Groups
 from identity_service.servicers import convert, names
-from identity_service.servicers.interceptor import caller
+from identity_service.servicers.interceptor import caller, own_tenant
 
 Context = grpc.aio.ServicerContext[Any, Any]
 _UPDATABLE = ("display_name", "external_id")
@@ -72,7 +72,7 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
     async def BatchGetGroups(
         self, request: group_service_pb2.BatchGetGroupsRequest, context: Context
     ) -> group_service_pb2.BatchGetGroupsResponse:
-        slug = names.tenant(request.parent)
+        slug = own_tenant(names.tenant(request.parent))
         ids = [names.child_of(slug, name, "groups", "names") for name in request.names]
         found = await asyncio.to_thread(self._groups.batch_get, caller(), slug, ids)
         return group_service_pb2.BatchGetGroupsResponse(groups=[convert.group(g) for g in found])
@@ -80,7 +80,7 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
     async def CreateGroup(
         self, request: group_service_pb2.CreateGroupRequest, context: Context
     ) -> group_pb2.Group:
-        slug = names.tenant(request.parent)
+        slug = own_tenant(names.tenant(request.parent))
         members = [names.member(m, slug) for m in request.members]
         with convert.fields_of("group"):
             group = await asyncio.to_thread(
@@ -137,6 +137,7 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
     ) -> group_pb2.Group:
         slug, group_id = names.child(request.group, "groups", field="group")
         _required_members(request.members)
+        slug = own_tenant(slug)
         ids = [names.member(m, slug).id for m in request.members]
         group = await asyncio.to_thread(
             self._groups.remove_members,
@@ -158,6 +159,7 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
         self, request: group_service_pb2.ListMembersRequest, context: Context
     ) -> group_service_pb2.ListMembersResponse:
         slug, group_id = names.child(request.parent, "groups", field="parent")
+        slug = own_tenant(slug)
         page = await asyncio.to_thread(
             self._groups.list_members,
             caller(),
@@ -167,7 +169,7 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
             page_token=request.page_token,
         )
         return group_service_pb2.ListMembersResponse(
-            members=[convert.member(_real(slug), m) for m in page.items],
+            members=[convert.member(slug, m) for m in page.items],
             next_page_token=page.next_page_token,
             total_size=page.total_size or 0,
         )
@@ -175,7 +177,7 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
     async def ListMemberships(
         self, request: group_service_pb2.ListMembershipsRequest, context: Context
     ) -> group_service_pb2.ListMembershipsResponse:
-        slug = names.tenant_of_member(request.member)
+        slug = own_tenant(names.tenant_of_member(request.member))
         member = names.member(request.member, slug, field="member")
         page = await asyncio.to_thread(
             self._groups.list_memberships,
@@ -187,7 +189,7 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
             page_token=request.page_token,
         )
         return group_service_pb2.ListMembershipsResponse(
-            memberships=[convert.membership(_real(slug), m) for m in page.items],
+            memberships=[convert.membership(slug, m) for m in page.items],
             next_page_token=page.next_page_token,
         )
 
@@ -202,6 +204,7 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
         self, use_case: Callable[..., Group], request: _MemberChange
     ) -> group_pb2.Group:
         slug, group_id = names.child(request.group, "groups", field="group")
+        slug = own_tenant(slug)
         refs = [names.member(m, slug) for m in request.members]
         group = await asyncio.to_thread(
             use_case,
@@ -218,8 +221,3 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
 def _required_members(members: Sequence[str]) -> None:
     if not members:
         raise InvalidField.of("members", "name at least one member")
-
-
-def _real(slug: str) -> str:
-    """The slug to put in names in answers: "-" is the caller's own tenant."""
-    return (caller().tenant_slug or slug) if slug == "-" else slug

@@ -21,8 +21,8 @@ from identity_service.domain.models import Caller
 from identity_service.service.access import Access
 
 ERROR_DOMAIN = "roster.identity.v1"
-# Health checks and reflection answer without a credential.
-PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+# Health checks answer without a credential: orchestrators and load balancers call them.
+PUBLIC_PREFIXES = ("/grpc.health.v1.Health/",)
 
 _caller: contextvars.ContextVar[Caller] = contextvars.ContextVar("caller")
 _log = logging.getLogger("identity_service.rpc")
@@ -37,6 +37,12 @@ Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 def caller() -> Caller:
     """The authenticated caller of the RPC being served."""
     return _caller.get()
+
+
+def own_tenant(slug: str) -> str:
+    """`slug`, with "-" read as the caller's own tenant (AIP-159): answers
+    carry real names, and names in a request compare with the real slug."""
+    return (caller().tenant_slug or slug) if slug == "-" else slug
 
 
 def rich_status(error: DomainError) -> status_pb2.Status:

@@ -31,7 +31,7 @@ def child(name: str, collection: str, field: str = "name") -> tuple[str, str]:
 def child_of(slug: str, name: str, collection: str, field: str) -> str:
     """The id of a child named in a batch request under the tenant `slug`."""
     tenant_of_name, child_id = child(name, collection, field)
-    if "-" not in (slug, tenant_of_name) and tenant_of_name != slug:
+    if tenant_of_name not in (slug, "-"):
         raise InvalidField.of(field, "every name must be under the parent")
     return child_id
 
@@ -49,9 +49,9 @@ def tenant_of_member(name: str, field: str = "member") -> str:
 
 def member(name: str, slug: str, field: str = "members") -> MemberRef:
     """A member named "tenants/{tenant}/users/{id}" or ".../groups/{id}" in the
-    tenant `slug` (the tenant of the group, or "-")."""
+    tenant `slug` (the group's; "-" in the name stands for it)."""
     match = _member_match(name, field)
-    if "-" not in (slug, match.group(1)) and match.group(1) != slug:
+    if match.group(1) not in (slug, "-"):
         raise InvalidField.of(field, "members must belong to the group's tenant")
     kind = MemberType.USER if match.group(2) == "users" else MemberType.GROUP
     return MemberRef(kind, match.group(3))

@@ -10,7 +10,7 @@ from identity.v1 import user_pb2, user_service_pb2, user_service_pb2_grpc
 from identity_service.domain.models import ListQuery, User
 from identity_service.service.users import Users
 from identity_service.servicers import convert, names
-from identity_service.servicers.interceptor import caller
+from identity_service.servicers.interceptor import caller, own_tenant
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -61,7 +61,7 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
     async def BatchGetUsers(
         self, request: user_service_pb2.BatchGetUsersRequest, context: Context
     ) -> user_service_pb2.BatchGetUsersResponse:
-        slug = names.tenant(request.parent)
+        slug = own_tenant(names.tenant(request.parent))
         ids = [names.child_of(slug, name, "users", "names") for name in request.names]
         found = await asyncio.to_thread(self._users.batch_get, caller(), slug, ids)
         return user_service_pb2.BatchGetUsersResponse(users=[convert.user(u) for u in found])

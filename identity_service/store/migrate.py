@@ -21,7 +21,7 @@ def _config(connection: sa.Connection | None = None) -> Config:
 
 def is_current(engine: sa.Engine) -> bool:
     """Whether the database is at the newest migration."""
-    heads = set(ScriptDirectory.from_config(_config()).get_heads())
+    heads = set(ScriptDirectory.from_config(_config()).get_heads())  # one, normally
     with engine.connect() as connection:
         return set(MigrationContext.configure(connection).get_current_heads()) == heads
 
@@ -30,6 +30,17 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     """Bring the database to `revision` (default: the newest)."""
     with engine.begin() as connection:
         command.upgrade(_config(connection), revision)
+
+
+def downgrade(engine: sa.Engine, revision: str) -> None:
+    """Take the database back to `revision` ("base": empty)."""
+    with engine.begin() as connection:
+        command.downgrade(_config(connection), revision)
+
+
+def head() -> str | None:
+    """The newest migration's revision."""
+    return ScriptDirectory.from_config(_config()).get_current_head()
 
 
 def revision(engine: sa.Engine, message: str) -> None:
