@@ -9,10 +9,8 @@ import sqlalchemy as sa
 from identity_service.domain.errors import (
     ExternalIdTaken,
     GroupNameTaken,
-    InvalidMember,
     InvalidState,
     NotFound,
-    TooManyItems,
     UndeleteConflict,
 )
 from identity_service.domain.models import (
@@ -21,15 +19,13 @@ from identity_service.domain.models import (
     Member,
     MemberRef,
     Membership,
-    MemberType,
     Page,
     Scope,
     TenantRef,
     now,
 )
-from identity_service.service import idempotency, paging, validation
-from identity_service.service.scoped import TenantScoped
-from identity_service.service.users import check_etag
+from identity_service.service import idempotency, membership, paging, validation
+from identity_service.service.scoped import TenantScoped, check_etag
 from identity_service.store import groups as store
 from identity_service.store import members as member_store
 from identity_service.store import users as user_store
@@ -56,7 +52,7 @@ class Groups(TenantScoped[Group]):
         request_id: str = "",
     ) -> Group:
         validation.check_group(display_name, external_id)
-        _limit(members, MAX_MEMBERS_PER_CALL)
+        membership.limit_members(members, MAX_MEMBERS_PER_CALL)
         at = now()
         with self._db.write() as conn:
             tenant = self._tenant(conn, caller, slug, Scope.WRITE)
@@ -73,7 +69,7 @@ class Groups(TenantScoped[Group]):
 
             def run() -> Group:
                 # A new group cannot be in a cycle: nothing contains it yet.
-                _check_members_exist(conn, tenant, members)
+                membership.check_members_exist(conn, tenant, members)
                 added = member_store.add(conn, tenant, group.id, members, at)
                 created = dataclasses.replace(group, member_count=added)
                 store.insert(conn, tenant, created)
@@ -105,7 +101,7 @@ class Groups(TenantScoped[Group]):
             validation.check_group(updated.display_name, updated.external_id)
             if updated == group:
                 return group
-            updated = _next_version(updated)
+            updated = membership.next_version(updated)
             store.save(conn, tenant, updated)
             return updated
 
@@ -121,7 +117,9 @@ class Groups(TenantScoped[Group]):
         are removed."""
 
         def change(conn: sa.Connection, tenant: TenantRef, group: Group) -> Group:
-            deleted = _next_version(dataclasses.replace(group, delete_time=now(), member_count=0))
+            deleted = membership.next_version(
+                dataclasses.replace(group, delete_time=now(), member_count=0)
+            )
             member_store.clear(conn, tenant, group.id)
             parents = member_store.leave_all(conn, tenant, group.id)
             store.add_to_count(conn, tenant, parents, -1, deleted.update_time)
@@ -139,7 +137,7 @@ class Groups(TenantScoped[Group]):
         def change(conn: sa.Connection, tenant: TenantRef, group: Group) -> Group:
             if group.delete_time is None:
                 raise InvalidState(f"group {group_id!r} is not deleted")
-            restored = _next_version(dataclasses.replace(group, delete_time=None))
+            restored = membership.next_version(dataclasses.replace(group, delete_time=None))
             try:
                 store.save(conn, tenant, restored)
             except (GroupNameTaken, ExternalIdTaken) as exc:
@@ -170,13 +168,13 @@ class Groups(TenantScoped[Group]):
         request_id: str = "",
     ) -> Group:
         """Add members atomically; members already there are left alone."""
-        _limit(refs, MAX_MEMBERS_PER_CALL)
+        membership.limit_members(refs, MAX_MEMBERS_PER_CALL)
 
         def change(conn: sa.Connection, tenant: TenantRef, group: Group) -> Group:
-            _check_members_exist(conn, tenant, refs)
-            _check_no_cycle(conn, tenant, group.id, refs)
+            membership.check_members_exist(conn, tenant, refs)
+            membership.check_no_cycle(conn, tenant, group.id, refs)
             added = member_store.add(conn, tenant, group.id, refs, now())
-            return _counted(conn, tenant, group, added)
+            return membership.counted(conn, tenant, group, added)
 
         arguments = (group_id, list(refs), etag)
         return self._mutate(
@@ -194,11 +192,11 @@ class Groups(TenantScoped[Group]):
         request_id: str = "",
     ) -> Group:
         """Remove members atomically; absent ones are ignored."""
-        _limit(member_ids, MAX_MEMBERS_PER_CALL)
+        membership.limit_members(member_ids, MAX_MEMBERS_PER_CALL)
 
         def change(conn: sa.Connection, tenant: TenantRef, group: Group) -> Group:
             removed = member_store.remove(conn, tenant, group.id, list(member_ids))
-            return _counted(conn, tenant, group, -removed)
+            return membership.counted(conn, tenant, group, -removed)
 
         arguments = (group_id, list(member_ids), etag)
         return self._mutate(
@@ -216,17 +214,19 @@ class Groups(TenantScoped[Group]):
         request_id: str = "",
     ) -> Group:
         """Make the member list exactly `refs`, touching only the differences."""
-        _limit(refs, MAX_REPLACE_MEMBERS)
+        membership.limit_members(refs, MAX_REPLACE_MEMBERS)
 
         def change(conn: sa.Connection, tenant: TenantRef, group: Group) -> Group:
             wanted = {ref.id: ref for ref in refs}
             current = member_store.ids(conn, tenant, group.id)
             to_add = [ref for ref_id, ref in wanted.items() if ref_id not in current]
-            _check_members_exist(conn, tenant, to_add)
-            _check_no_cycle(conn, tenant, group.id, to_add)
+            membership.check_members_exist(conn, tenant, to_add)
+            membership.check_no_cycle(conn, tenant, group.id, to_add)
             removed = member_store.remove(conn, tenant, group.id, sorted(current - set(wanted)))
             added = member_store.add(conn, tenant, group.id, to_add, now())
-            return _counted(conn, tenant, group, added - removed, changed=bool(added or removed))
+            return membership.counted(
+                conn, tenant, group, added - removed, changed=bool(added or removed)
+            )
 
         arguments = (group_id, list(refs), etag)
         return self._mutate(
@@ -261,7 +261,7 @@ class Groups(TenantScoped[Group]):
     ) -> Page[Membership]:
         with self._db.read() as conn:
             tenant = self._tenant(conn, caller, slug, Scope.READ)
-            _check_members_exist(conn, tenant, [member], error=NotFound)
+            membership.check_members_exist(conn, tenant, [member], error=NotFound)
             token_query = paging.fingerprint("memberships", tenant.id, member, transitive)
             items, key = member_store.memberships_page(
                 conn,
@@ -299,55 +299,3 @@ class Groups(TenantScoped[Group]):
                 return change(conn, tenant, group)
 
             return idempotency.once(conn, tenant, request_id, method, arguments, Group, run)
-
-
-def _next_version(group: Group) -> Group:
-    return dataclasses.replace(group, version=group.version + 1, update_time=now())
-
-
-def _counted(
-    conn: sa.Connection, tenant: TenantRef, group: Group, delta: int, *, changed: bool | None = None
-) -> Group:
-    """The group after its member count moved by `delta`, as a new version
-    when membership changed."""
-    if not (delta if changed is None else changed):
-        return group
-    updated = _next_version(dataclasses.replace(group, member_count=group.member_count + delta))
-    store.add_to_count(conn, tenant, [group.id], delta, updated.update_time)
-    return updated
-
-
-def _limit(items: Sequence[object], limit: int) -> None:
-    if len(items) > limit:
-        raise TooManyItems.over("members", limit)
-
-
-def _check_members_exist(
-    conn: sa.Connection,
-    tenant: TenantRef,
-    refs: Sequence[MemberRef],
-    error: type[InvalidMember] | type[NotFound] = InvalidMember,
-) -> None:
-    user_ids = [r.id for r in refs if r.type == MemberType.USER]
-    group_ids = [r.id for r in refs if r.type == MemberType.GROUP]
-    found = user_store.live_ids(conn, tenant, user_ids) if user_ids else set()
-    found |= store.live_ids(conn, tenant, group_ids) if group_ids else set()
-    for ref in refs:
-        if ref.id not in found:
-            raise error(
-                f"{ref.type.value.lower()} {ref.id!r} not found", metadata={"member": ref.id}
-            )
-
-
-def _check_no_cycle(
-    conn: sa.Connection, tenant: TenantRef, group_id: str, refs: Sequence[MemberRef]
-) -> None:
-    """A group may not contain itself, directly or through nested groups."""
-    for ref in refs:
-        if ref.type == MemberType.GROUP and (
-            ref.id == group_id or member_store.contains(conn, tenant, ref.id, group_id)
-        ):
-            raise InvalidMember(
-                f"group {ref.id!r} contains this group; adding it would make a cycle",
-                metadata={"member": ref.id},
-            )

@@ -5,7 +5,7 @@ from typing import Generic, Protocol, TypeVar
 
 import sqlalchemy as sa
 
-from identity_service.domain.errors import InvalidField, NotFound, TooManyItems
+from identity_service.domain.errors import EtagMismatch, InvalidField, NotFound, TooManyItems
 from identity_service.domain.models import Caller, ListQuery, Page, Scope, TenantRef
 from identity_service.service import paging
 from identity_service.service.access import Access, require
@@ -13,6 +13,16 @@ from identity_service.store.engine import Database
 from identity_service.store.resources import Resources
 
 MAX_BATCH = 1000
+
+
+def check_etag(current: str, expected: str) -> None:
+    """AIP-154: an etag in the request must be the current one. Weak and
+    strong forms of the same version compare equal."""
+    if expected and expected.removeprefix("W/") != current.removeprefix("W/"):
+        raise EtagMismatch(
+            f"etag {expected} is stale; the current one is {current}",
+            metadata={"current_etag": current},
+        )
 
 
 class _SoftDeleted(Protocol):

@@ -9,7 +9,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from identity_service.domain.errors import (
-    EtagMismatch,
     ExternalIdTaken,
     InvalidState,
     UndeleteConflict,
@@ -25,7 +24,7 @@ from identity_service.domain.models import (
     now,
 )
 from identity_service.service import idempotency, validation
-from identity_service.service.scoped import TenantScoped
+from identity_service.service.scoped import TenantScoped, check_etag
 from identity_service.store import groups as group_store
 from identity_service.store import members as member_store
 from identity_service.store import users as store
@@ -33,16 +32,6 @@ from identity_service.store.engine import Database
 
 # Fields of a user that live in columns; every other path is in `attributes`.
 CORE_FIELDS = ("user_name", "external_id", "display_name", "active")
-
-
-def check_etag(current: str, expected: str) -> None:
-    """AIP-154: an etag in the request must be the current one. Weak and
-    strong forms of the same version compare equal."""
-    if expected and expected.removeprefix("W/") != current.removeprefix("W/"):
-        raise EtagMismatch(
-            f"etag {expected} is stale; the current one is {current}",
-            metadata={"current_etag": current},
-        )
 
 
 def _set_path(document: dict[str, Any], path: str, value: Any) -> None:
