@@ -10,7 +10,7 @@ STUBS := gen/python/identity/__init__.py
 DATABASE_URL ?= sqlite:///var/roster.db
 
 .DEFAULT_GOAL := help
-.PHONY: help venv proto check-generated run test lint format lock clean
+.PHONY: help venv proto check-generated run test lint api-baseline format lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -44,14 +44,18 @@ test: $(INSTALLED) $(STUBS) ## Run the whole test suite
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; fi; exit $$rc
 
-lint: $(INSTALLED) ## ruff, mypy, buf lint and format, import-linter, generated-code drift
+lint: $(INSTALLED) ## ruff, mypy, buf lint, format and breaking, import-linter, generated-code drift
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/buf lint
 	$(BIN)/buf format --exit-code --diff
+	$(BIN)/buf breaking protos --against protos/baseline.binpb
 	$(BIN)/lint-imports
 	$(MAKE) --no-print-directory check-generated
+
+api-baseline: $(INSTALLED) ## Record protos/ as the contract later changes must stay compatible with
+	$(BIN)/buf build protos --exclude-source-info -o protos/baseline.binpb
 
 format: $(INSTALLED) ## Apply ruff and buf formatting
 	$(BIN)/ruff format .
