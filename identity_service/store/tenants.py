@@ -113,12 +113,19 @@ def get_credential(
     return _to_credential(row, row.tenant_slug) if row else None
 
 
+# Built once: every RPC authenticates with it.
+_BY_SECRET_HASH = (
+    sa.select(
+        credentials, tenants.c.slug.label("tenant_slug"), tenants.c.state.label("tenant_state")
+    )
+    .select_from(credentials.outerjoin(tenants, tenants.c.id == credentials.c.tenant_id))
+    .where(credentials.c.secret_hash == sa.bindparam("secret_hash"))
+)
+
+
 def find_by_secret_hash(conn: sa.Connection, secret_hash: str) -> tuple[Credential, Any] | None:
     """The credential with this secret hash, and its tenant's row (or None)."""
-    query = sa.select(
-        credentials, tenants.c.slug.label("tenant_slug"), tenants.c.state.label("tenant_state")
-    ).select_from(credentials.outerjoin(tenants, tenants.c.id == credentials.c.tenant_id))
-    row = conn.execute(query.where(credentials.c.secret_hash == secret_hash)).first()
+    row = conn.execute(_BY_SECRET_HASH, {"secret_hash": secret_hash}).first()
     return (_to_credential(row, row.tenant_slug), row) if row else None
 
 
