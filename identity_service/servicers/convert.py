@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from google.api import field_behavior_pb2  # type: ignore[import-untyped]
 from google.protobuf import descriptor, json_format, timestamp_pb2
@@ -20,6 +20,7 @@ from identity_service.domain.errors import InvalidField, InvalidUpdateMask
 from identity_service.domain.models import (
     Credential,
     Group,
+    ListQuery,
     Member,
     MemberRef,
     Membership,
@@ -53,6 +54,28 @@ def fields_of(prefix: str) -> Iterator[None]:
         yield
     except InvalidField as error:
         raise error.within(prefix) from error
+
+
+class _ListRequest(Protocol):
+    """ListUsersRequest and ListGroupsRequest."""
+
+    filter: str
+    order_by: str
+    page_size: int
+    page_token: str
+    skip: int
+    show_deleted: bool
+
+
+def list_query(request: _ListRequest) -> ListQuery:
+    return ListQuery(
+        filter=request.filter,
+        order_by=request.order_by,
+        page_size=request.page_size,
+        page_token=request.page_token,
+        skip=request.skip,
+        show_deleted=request.show_deleted,
+    )
 
 
 def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:

@@ -8,7 +8,7 @@ import grpc
 from identity.v1 import group_pb2, group_service_pb2, group_service_pb2_grpc
 
 from identity_service.domain.errors import InvalidField, InvalidUpdateMask
-from identity_service.domain.models import Group, ListQuery
+from identity_service.domain.models import Group
 from identity_service.service.groups import Groups
 from identity_service.servicers import convert, names
 from identity_service.servicers.interceptor import caller, own_tenant
@@ -53,14 +53,7 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
     async def ListGroups(
         self, request: group_service_pb2.ListGroupsRequest, context: Context
     ) -> group_service_pb2.ListGroupsResponse:
-        query = ListQuery(
-            filter=request.filter,
-            order_by=request.order_by,
-            page_size=request.page_size,
-            page_token=request.page_token,
-            skip=request.skip,
-            show_deleted=request.show_deleted,
-        )
+        query = convert.list_query(request)
         slug = names.tenant(request.parent)
         page = await asyncio.to_thread(self._groups.list, caller(), slug, query)
         return group_service_pb2.ListGroupsResponse(

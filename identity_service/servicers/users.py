@@ -7,7 +7,7 @@ from typing import Any, Protocol
 import grpc
 from identity.v1 import user_pb2, user_service_pb2, user_service_pb2_grpc
 
-from identity_service.domain.models import ListQuery, User
+from identity_service.domain.models import User
 from identity_service.service.users import Users
 from identity_service.servicers import convert, names
 from identity_service.servicers.interceptor import caller, own_tenant
@@ -42,14 +42,7 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
     async def ListUsers(
         self, request: user_service_pb2.ListUsersRequest, context: Context
     ) -> user_service_pb2.ListUsersResponse:
-        query = ListQuery(
-            filter=request.filter,
-            order_by=request.order_by,
-            page_size=request.page_size,
-            page_token=request.page_token,
-            skip=request.skip,
-            show_deleted=request.show_deleted,
-        )
+        query = convert.list_query(request)
         slug = names.tenant(request.parent)
         page = await asyncio.to_thread(self._users.list, caller(), slug, query)
         return user_service_pb2.ListUsersResponse(
