@@ -57,6 +57,8 @@ def on_database(command: Callable[[argparse.Namespace, Database], int]) -> Comma
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
+    # Alembic narrates the migration check at INFO; only its warnings matter here.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         server.run(settings)
     except (server.ListenError, server.NotMigrated) as exc:
