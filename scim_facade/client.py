@@ -1,0 +1,74 @@
+"""The gRPC client of identity_service: one channel, the caller's bearer
+token forwarded on every call, a deadline on every call, and retries for the
+reads only (declared in the channel's service config)."""
+
+import json
+from typing import Any
+
+import grpc
+from identity.v1 import group_service_pb2_grpc, user_service_pb2_grpc
+
+from scim_facade.settings import Settings
+
+# Reads are idempotent and may be retried on UNAVAILABLE; writes never are
+# (a lost answer to a write is surfaced as 503, and the IdP retries).
+_READS = [
+    {"service": "identity.v1.UserService", "method": m}
+    for m in ("GetUser", "ListUsers", "BatchGetUsers")
+] + [
+    {"service": "identity.v1.GroupService", "method": m}
+    for m in ("GetGroup", "ListGroups", "BatchGetGroups", "ListMembers", "ListMemberships")
+]
+_SERVICE_CONFIG = {
+    "methodConfig": [
+        {
+            "name": _READS,
+            "retryPolicy": {
+                "maxAttempts": 3,
+                "initialBackoff": "0.05s",
+                "maxBackoff": "0.5s",
+                "backoffMultiplier": 2,
+                "retryableStatusCodes": ["UNAVAILABLE"],
+            },
+        }
+    ]
+}
+
+
+def _credentials(settings: Settings) -> grpc.ChannelCredentials | None:
+    if settings.identity_ca_file is None:
+        return None
+    key, cert = settings.identity_client_key_file, settings.identity_client_cert_file
+    return grpc.ssl_channel_credentials(
+        root_certificates=settings.identity_ca_file.read_bytes(),
+        private_key=key.read_bytes() if key else None,
+        certificate_chain=cert.read_bytes() if cert else None,
+    )
+
+
+class IdentityClient:
+    """Stubs of identity.v1 over one channel, and the call options."""
+
+    def __init__(self, settings: Settings) -> None:
+        options: list[tuple[str, Any]] = [
+            ("grpc.service_config", json.dumps(_SERVICE_CONFIG)),
+            ("grpc.enable_retries", 1),
+        ]
+        credentials = _credentials(settings)
+        if credentials is None:
+            self._channel = grpc.aio.insecure_channel(settings.identity_target, options=options)
+        else:
+            self._channel = grpc.aio.secure_channel(
+                settings.identity_target, credentials, options=options
+            )
+        self.timeout = settings.identity_timeout_seconds
+        self.users = user_service_pb2_grpc.UserServiceStub(self._channel)
+        self.groups = group_service_pb2_grpc.GroupServiceStub(self._channel)
+
+    async def close(self) -> None:
+        await self._channel.close(grace=None)
+
+
+def metadata(token: str) -> tuple[tuple[str, str], ...]:
+    """Call metadata that forwards the IdP's bearer token unchanged."""
+    return (("authorization", f"Bearer {token}"),)

@@ -1,0 +1,1 @@
+"""HTTP adapters: parse, call one operation, render. No rules here."""

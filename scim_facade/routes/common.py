@@ -1,0 +1,51 @@
+"""What every route needs: the caller's token, the per-request Call, the
+body, the projection and the ETag headers."""
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from scim_facade import parsing
+from scim_facade.call import Call
+from scim_facade.client import IdentityClient
+from scim_facade.errors import unauthorized
+from scim_facade.projection import Projection
+from scim_facade.settings import Settings
+
+PREFIX = "/scim/v2"
+
+
+def bearer_token(request: Request) -> str:
+    """RFC 6750: "Authorization: Bearer <token>"; the token is forwarded to
+    identity_service, which decides the tenant."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized("send the tenant's token as 'Authorization: Bearer <token>'")
+    return token.strip()
+
+
+def scim_call(request: Request) -> Call:
+    """A FastAPI dependency: the Call of this request."""
+    state = request.app.state
+    client: IdentityClient = state.client
+    settings: Settings = state.settings
+    base_url = str(request.base_url).rstrip("/") + PREFIX
+    return Call(client, settings, bearer_token(request), base_url)
+
+
+async def body(request: Request) -> dict[str, Any]:
+    return parsing.json_body(await request.body())
+
+
+def projection(request: Request) -> Projection:
+    query = request.query_params
+    return Projection.of(query.get("attributes"), query.get("excludedAttributes"))
+
+
+def if_match(request: Request) -> str:
+    """The If-Match precondition as identity.v1 reads an etag ("" for any)."""
+    value = request.headers.get("if-match", "").strip()
+    return "" if value == "*" else value
+
+
+ScimCall = Annotated[Call, Depends(scim_call)]

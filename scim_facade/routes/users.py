@@ -1,0 +1,89 @@
+"""/Users (RFC 7644 §3.3-§3.6)."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from scim_facade import listing, parsing, users
+from scim_facade.call import Call
+from scim_facade.mapping import users as mapping
+from scim_facade.projection import Projection
+from scim_facade.responses import ScimResponse, scim
+from scim_facade.routes.common import ScimCall, body, if_match, projection
+
+router = APIRouter(tags=["Users"])
+
+
+def _answer(call: Call, user: Any, shown: Projection, status: int = 200) -> ScimResponse:
+    resource = mapping.to_scim(user, call.base_url)
+    location = resource["meta"]["location"] if status == 201 else None
+    return scim(shown.apply(resource), status, etag=user.etag, location=location)
+
+
+async def _list(call: Call, params: listing.ListParams, shown: Projection) -> ScimResponse:
+    size = listing.page_size(params, call.settings.max_results)
+    page = await users.list_page(
+        call,
+        listing.identity_filter(params.filter, parsing.UserModel),
+        listing.order_by(params),
+        size,
+        skip=params.start_index - 1 if params.cursor is None else 0,
+        token=params.cursor or "",
+    )
+    resources = [shown.apply(mapping.to_scim(u, call.base_url)) for u in page.users[:size]]
+    cursor = page.next_page_token if params.cursor is not None else None
+    return scim(listing.response(resources, page.total_size, params, cursor))
+
+
+@router.get("/Users")
+async def list_users(request: Request, call: ScimCall) -> ScimResponse:
+    """List or filter users (RFC 7644 §3.4.2)."""
+    return await _list(call, listing.from_query(request.query_params), projection(request))
+
+
+@router.post("/Users/.search")
+async def search_users(request: Request, call: ScimCall) -> ScimResponse:
+    """Query users with a SearchRequest body (RFC 7644 §3.4.3)."""
+    query = await body(request)
+    shown = Projection.of(
+        ",".join(query.get("attributes") or []), ",".join(query.get("excludedAttributes") or [])
+    )
+    return await _list(call, listing.from_query(query), shown)
+
+
+@router.get("/Users/{user_id}", response_model=None)
+async def get_user(user_id: str, request: Request, call: ScimCall) -> Response:
+    """One user; 304 when If-None-Match names its current version."""
+    user = await users.get(call, user_id)
+    if request.headers.get("if-none-match") == user.etag:
+        return Response(status_code=304, headers={"ETag": user.etag})
+    return _answer(call, user, projection(request))
+
+
+@router.post("/Users", status_code=201)
+async def create_user(request: Request, call: ScimCall) -> ScimResponse:
+    """Create a user (RFC 7644 §3.3); 409 uniqueness if the userName is taken."""
+    user = await users.create(call, parsing.user(await body(request)))
+    return _answer(call, user, projection(request), status=201)
+
+
+@router.put("/Users/{user_id}")
+async def replace_user(user_id: str, request: Request, call: ScimCall) -> ScimResponse:
+    """Replace a user (RFC 7644 §3.5.1)."""
+    resource = parsing.user(await body(request), replace=True)
+    user = await users.replace(call, user_id, resource, if_match(request))
+    return _answer(call, user, projection(request))
+
+
+@router.patch("/Users/{user_id}")
+async def patch_user(user_id: str, request: Request, call: ScimCall) -> ScimResponse:
+    """Modify a user (RFC 7644 §3.5.2); active=false deactivates."""
+    user = await users.modify(call, user_id, await body(request), if_match(request))
+    return _answer(call, user, projection(request))
+
+
+@router.delete("/Users/{user_id}", status_code=204, response_class=Response)
+async def delete_user(user_id: str, request: Request, call: ScimCall) -> Response:
+    """Delete a user (RFC 7644 §3.6): 404 afterwards, userName free again."""
+    await users.delete(call, user_id, if_match(request))
+    return Response(status_code=204)
