@@ -34,11 +34,11 @@ check-generated: $(INSTALLED) ## Fail when gen/python drifts from protos/
 	  && diff -r $$tmp/identity gen/python/identity -x __pycache__ \
 	  && echo "generated code matches protos/"; rc=$$?; rm -rf $$tmp; exit $$rc
 
-run: $(INSTALLED) $(STUBS) ## Migrate var/roster.db, ensure tenant demo, run the services
+run: $(INSTALLED) $(STUBS) ## Migrate var/roster.db, ensure tenant demo, run identity_service and the SCIM facade
 	@mkdir -p var
 	$(BIN)/identity-service migrate --database-url $(DATABASE_URL)
 	$(BIN)/identity-service tenants ensure demo --database-url $(DATABASE_URL)
-	exec $(BIN)/identity-service serve --database-url $(DATABASE_URL)
+	@exec scripts/run-all.sh $(DATABASE_URL)
 
 test: $(INSTALLED) $(STUBS) ## Run the whole test suite
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \

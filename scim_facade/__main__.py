@@ -1,0 +1,3 @@
+from scim_facade.cli import main
+
+main()

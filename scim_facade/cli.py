@@ -1,0 +1,66 @@
+"""`scim-facade serve`: the SCIM 2.0 facade in front of identity_service."""
+
+import argparse
+import logging
+import sys
+
+import uvicorn
+from pydantic import ValidationError
+
+from scim_facade.app import create_app
+from scim_facade.settings import Settings
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scim-facade",
+        description="Roster's SCIM 2.0 service provider, in front of identity_service.",
+        epilog="Environment: ROSTER_FACADE_LISTEN, ROSTER_FACADE_IDENTITY_TARGET, ... set what "
+        "the flags of the same name set; a flag wins over its variable.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser("serve", help="serve SCIM over HTTP until SIGTERM or Ctrl-C")
+    serve.add_argument("--listen", help="HOST:PORT to listen on (default 127.0.0.1:4100)")
+    serve.add_argument(
+        "--identity-target", help="identity_service's HOST:PORT (default 127.0.0.1:50051)"
+    )
+    serve.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    flags = {
+        key: value
+        for key, value in (
+            ("listen", args.listen),
+            ("identity_target", args.identity_target),
+            ("log_level", args.log_level),
+        )
+        if value is not None
+    }
+    return Settings(**flags)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+    except ValidationError as exc:
+        print(f"error: {exc.errors()[0]['msg']}", file=sys.stderr)
+        sys.exit(2)
+    logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
+    logging.getLogger("scim_facade").info(
+        "SCIM base URL: http://%s:%d/scim/v2 (identity_service at %s)",
+        settings.host,
+        settings.port,
+        settings.identity_target,
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+    )
