@@ -3,6 +3,7 @@ touch the rows they change and the group's counter, never the whole list."""
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
@@ -25,17 +26,27 @@ from identity_service.domain.models import (
     now,
 )
 from identity_service.service import idempotency, membership, paging, validation
+from identity_service.service.membership import Delta, MemberChange, Replacement
 from identity_service.service.scoped import TenantScoped, check_etag
 from identity_service.store import groups as store
 from identity_service.store import members as member_store
 from identity_service.store import users as user_store
 from identity_service.store.engine import Database
 
-MAX_MEMBERS_PER_CALL = 1000
-MAX_REPLACE_MEMBERS = 10_000
 MAX_MEMBER_PAGE = 10_000
 
 Change = Callable[[sa.Connection, TenantRef, Group], Group]
+
+
+@dataclass(frozen=True)
+class Modification:
+    """Changes to one group that succeed or fail together (ModifyGroup; the
+    single-purpose methods are modifications too). A field left None stays as
+    it is; "" clears externalId."""
+
+    display_name: str | None = None
+    external_id: str | None = None
+    members: MemberChange = field(default_factory=Delta)
 
 
 class Groups(TenantScoped[Group]):
@@ -52,7 +63,7 @@ class Groups(TenantScoped[Group]):
         request_id: str = "",
     ) -> Group:
         validation.check_group(display_name, external_id)
-        membership.limit_members(members, MAX_MEMBERS_PER_CALL)
+        membership.limit_members(members, membership.MAX_MEMBERS_PER_CALL)
         at = now()
         with self._db.write() as conn:
             tenant = self._tenant(conn, caller, slug, Scope.WRITE)
@@ -91,23 +102,10 @@ class Groups(TenantScoped[Group]):
     ) -> Group:
         """Replace displayName and/or externalId (None leaves a field as it is,
         "" clears externalId)."""
-
-        def change(conn: sa.Connection, tenant: TenantRef, group: Group) -> Group:
-            updated = dataclasses.replace(
-                group,
-                display_name=group.display_name if display_name is None else display_name,
-                external_id=group.external_id if external_id is None else external_id or None,
-            )
-            validation.check_group(updated.display_name, updated.external_id)
-            if updated == group:
-                return group
-            updated = membership.next_version(updated)
-            store.save(conn, tenant, updated)
-            return updated
-
         arguments = (group_id, display_name, external_id, etag)
-        return self._mutate(
-            caller, slug, group_id, "UpdateGroup", arguments, etag, request_id, change
+        change = Modification(display_name=display_name, external_id=external_id)
+        return self._modify(
+            caller, slug, group_id, "UpdateGroup", arguments, change, etag, request_id
         )
 
     def delete(
@@ -168,17 +166,10 @@ class Groups(TenantScoped[Group]):
         request_id: str = "",
     ) -> Group:
         """Add members atomically; members already there are left alone."""
-        membership.limit_members(refs, MAX_MEMBERS_PER_CALL)
-
-        def change(conn: sa.Connection, tenant: TenantRef, group: Group) -> Group:
-            membership.check_members_exist(conn, tenant, refs)
-            membership.check_no_cycle(conn, tenant, group.id, refs)
-            added = member_store.add(conn, tenant, group.id, refs, now())
-            return membership.counted(conn, tenant, group, added)
-
         arguments = (group_id, list(refs), etag)
-        return self._mutate(
-            caller, slug, group_id, "AddMembers", arguments, etag, request_id, change
+        change = Modification(members=Delta(add=refs))
+        return self._modify(
+            caller, slug, group_id, "AddMembers", arguments, change, etag, request_id
         )
 
     def remove_members(
@@ -192,15 +183,10 @@ class Groups(TenantScoped[Group]):
         request_id: str = "",
     ) -> Group:
         """Remove members atomically; absent ones are ignored."""
-        membership.limit_members(member_ids, MAX_MEMBERS_PER_CALL)
-
-        def change(conn: sa.Connection, tenant: TenantRef, group: Group) -> Group:
-            removed = member_store.remove(conn, tenant, group.id, list(member_ids))
-            return membership.counted(conn, tenant, group, -removed)
-
         arguments = (group_id, list(member_ids), etag)
-        return self._mutate(
-            caller, slug, group_id, "RemoveMembers", arguments, etag, request_id, change
+        change = Modification(members=Delta(remove=member_ids))
+        return self._modify(
+            caller, slug, group_id, "RemoveMembers", arguments, change, etag, request_id
         )
 
     def replace_members(
@@ -214,23 +200,29 @@ class Groups(TenantScoped[Group]):
         request_id: str = "",
     ) -> Group:
         """Make the member list exactly `refs`, touching only the differences."""
-        membership.limit_members(refs, MAX_REPLACE_MEMBERS)
-
-        def change(conn: sa.Connection, tenant: TenantRef, group: Group) -> Group:
-            wanted = {ref.id: ref for ref in refs}
-            current = member_store.ids(conn, tenant, group.id)
-            to_add = [ref for ref_id, ref in wanted.items() if ref_id not in current]
-            membership.check_members_exist(conn, tenant, to_add)
-            membership.check_no_cycle(conn, tenant, group.id, to_add)
-            removed = member_store.remove(conn, tenant, group.id, sorted(current - set(wanted)))
-            added = member_store.add(conn, tenant, group.id, to_add, now())
-            return membership.counted(
-                conn, tenant, group, added - removed, changed=bool(added or removed)
-            )
-
         arguments = (group_id, list(refs), etag)
-        return self._mutate(
-            caller, slug, group_id, "ReplaceMembers", arguments, etag, request_id, change
+        change = Modification(members=Replacement(refs))
+        return self._modify(
+            caller, slug, group_id, "ReplaceMembers", arguments, change, etag, request_id
+        )
+
+    def modify(
+        self,
+        caller: Caller,
+        slug: str,
+        group_id: str,
+        change: Modification,
+        *,
+        etag: str = "",
+        request_id: str = "",
+    ) -> Group:
+        """Apply field and member changes in one transaction, as one new
+        version when anything changed (SCIM PATCH and PUT, RFC 7644 §3.5.2:
+        all operations or none)."""
+        # asdict: a list and a tuple of the same members are the same request.
+        arguments = (group_id, dataclasses.asdict(change), etag)
+        return self._modify(
+            caller, slug, group_id, "ModifyGroup", arguments, change, etag, request_id
         )
 
     def list_members(
@@ -273,6 +265,25 @@ class Groups(TenantScoped[Group]):
             )
         return Page(items, paging.encode(token_query, key))
 
+    def _modify(
+        self,
+        caller: Caller,
+        slug: str,
+        group_id: str,
+        method: str,
+        arguments: tuple[object, ...],
+        change: Modification,
+        etag: str,
+        request_id: str,
+    ) -> Group:
+        """The one implementation of every field and member change."""
+        membership.limit(change.members)
+
+        def run(conn: sa.Connection, tenant: TenantRef, group: Group) -> Group:
+            return _modified(conn, tenant, group, change)
+
+        return self._mutate(caller, slug, group_id, method, arguments, etag, request_id, run)
+
     def _mutate(
         self,
         caller: Caller,
@@ -299,3 +310,32 @@ class Groups(TenantScoped[Group]):
                 return change(conn, tenant, group)
 
             return idempotency.once(conn, tenant, request_id, method, arguments, Group, run)
+
+
+def _modified(conn: sa.Connection, tenant: TenantRef, group: Group, change: Modification) -> Group:
+    """Write `change` and return the group after it: one new version when
+    anything changed, the same group (and etag) when nothing did. The group is
+    locked for update, so its counter moves by the delta from the read."""
+    updated = _with_fields(group, change)
+    added, removed = membership.apply(conn, tenant, group.id, change.members)
+    if updated == group and not (added or removed):
+        return group
+    count = group.member_count + added - removed
+    updated = membership.next_version(dataclasses.replace(updated, member_count=count))
+    # Name uniqueness is checked here, last; the transaction then rolls the
+    # member rows back with it.
+    store.save(conn, tenant, updated)
+    return updated
+
+
+def _with_fields(group: Group, change: Modification) -> Group:
+    """The group with the changed fields, validated as every stored group is."""
+    if change.display_name is None and change.external_id is None:
+        return group
+    updated = dataclasses.replace(
+        group,
+        display_name=group.display_name if change.display_name is None else change.display_name,
+        external_id=group.external_id if change.external_id is None else change.external_id or None,
+    )
+    validation.check_group(updated.display_name, updated.external_id)
+    return updated

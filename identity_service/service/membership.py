@@ -1,9 +1,10 @@
 """Rules of group membership shared by the group use cases: members exist in
-the tenant, no group contains itself, and each change is a new version of the
-group with its counter moved by the delta."""
+the tenant, no group contains itself, and a member change, a delta or a whole
+new list, writes only the rows it changes."""
 
 import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -13,26 +14,76 @@ from identity_service.store import groups as store
 from identity_service.store import members as member_store
 from identity_service.store import users as user_store
 
+MAX_MEMBERS_PER_CALL = 1000
+MAX_REPLACE_MEMBERS = 10_000
+
+
+@dataclass(frozen=True)
+class Delta:
+    """Members to remove, then members to add (AddMembers, RemoveMembers,
+    SCIM PATCH). Re-adding a member or removing an absent one is a no-op."""
+
+    add: Sequence[MemberRef] = ()
+    remove: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """The complete new member list (ReplaceMembers, SCIM PUT)."""
+
+    members: Sequence[MemberRef]
+
+
+MemberChange = Delta | Replacement
+
 
 def next_version(group: Group) -> Group:
     return dataclasses.replace(group, version=group.version + 1, update_time=now())
 
 
-def counted(
-    conn: sa.Connection, tenant: TenantRef, group: Group, delta: int, *, changed: bool | None = None
-) -> Group:
-    """The group after its member count moved by `delta`, as a new version
-    when membership changed."""
-    if not (delta if changed is None else changed):
-        return group
-    updated = next_version(dataclasses.replace(group, member_count=group.member_count + delta))
-    store.add_to_count(conn, tenant, [group.id], delta, updated.update_time)
-    return updated
-
-
 def limit_members(items: Sequence[object], limit: int) -> None:
     if len(items) > limit:
         raise TooManyItems.over("members", limit)
+
+
+def limit(change: MemberChange) -> None:
+    """The per-call limits of a member change, checked before any work."""
+    if isinstance(change, Replacement):
+        limit_members(change.members, MAX_REPLACE_MEMBERS)
+    else:
+        limit_members(change.add, MAX_MEMBERS_PER_CALL)
+        limit_members(change.remove, MAX_MEMBERS_PER_CALL)
+
+
+def apply(
+    conn: sa.Connection, tenant: TenantRef, group_id: str, change: MemberChange
+) -> tuple[int, int]:
+    """Write a member change to the group's rows, refusing missing members and
+    cycles; returns (added, removed), the rows inserted and deleted. The
+    group's own row (counter, version) is the caller's to write."""
+    delta = _as_delta(conn, tenant, group_id, change)
+    check_members_exist(conn, tenant, delta.add)
+    check_no_cycle(conn, tenant, group_id, delta.add)
+    # Removing a member that is added again would only recreate its row:
+    # remove-then-add ends the same without touching it.
+    adding = {ref.id for ref in delta.add}
+    removing = [member_id for member_id in delta.remove if member_id not in adding]
+    removed = member_store.remove(conn, tenant, group_id, removing)
+    added = member_store.add(conn, tenant, group_id, delta.add, now())
+    return added, removed
+
+
+def _as_delta(conn: sa.Connection, tenant: TenantRef, group_id: str, change: MemberChange) -> Delta:
+    """A replacement as the delta from the current list, so that members in
+    both lists keep their rows."""
+    if isinstance(change, Delta):
+        return change
+    wanted = {ref.id: ref for ref in change.members}
+    current = member_store.ids(conn, tenant, group_id)
+    return Delta(
+        add=[ref for ref_id, ref in wanted.items() if ref_id not in current],
+        remove=sorted(current - set(wanted)),
+    )
 
 
 def check_members_exist(
@@ -55,7 +106,10 @@ def check_members_exist(
 def check_no_cycle(
     conn: sa.Connection, tenant: TenantRef, group_id: str, refs: Sequence[MemberRef]
 ) -> None:
-    """A group may not contain itself, directly or through nested groups."""
+    """A group may not contain itself, directly or through nested groups.
+    Only containers of the group can close a cycle, and removing the group's
+    own members never changes what contains it, so the order of removals and
+    this check does not matter."""
     for ref in refs:
         if ref.type == MemberType.GROUP and (
             ref.id == group_id or member_store.contains(conn, tenant, ref.id, group_id)

@@ -5,11 +5,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import grpc
+from google.protobuf.field_mask_pb2 import FieldMask
 from identity.v1 import group_pb2, group_service_pb2, group_service_pb2_grpc
 
 from identity_service.domain.errors import InvalidField, InvalidUpdateMask
 from identity_service.domain.models import Group
-from identity_service.service.groups import Groups
+from identity_service.service.groups import Groups, Modification
+from identity_service.service.membership import Delta, MemberChange, Replacement
 from identity_service.servicers import convert, names
 from identity_service.servicers.interceptor import caller, own_tenant
 
@@ -91,11 +93,7 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
         self, request: group_service_pb2.UpdateGroupRequest, context: Context
     ) -> group_pb2.Group:
         slug, group_id = names.child(request.group.name, "groups", field="group.name")
-        paths = set(request.update_mask.paths)
-        if "*" in paths:
-            paths = set(_UPDATABLE)
-        if not paths or paths - set(_UPDATABLE):
-            raise InvalidUpdateMask(f'update_mask may name {", ".join(_UPDATABLE)} or "*"')
+        paths = _mask_paths(request.update_mask, required=True)
         with convert.fields_of("group"):
             group = await asyncio.to_thread(
                 self._groups.update,
@@ -147,6 +145,29 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
         self, request: group_service_pb2.ReplaceMembersRequest, context: Context
     ) -> group_pb2.Group:
         return await self._members(self._groups.replace_members, request)
+
+    async def ModifyGroup(
+        self, request: group_service_pb2.ModifyGroupRequest, context: Context
+    ) -> group_pb2.Group:
+        slug, group_id = names.child(request.group.name, "groups", field="group.name")
+        slug = own_tenant(slug)
+        paths = _mask_paths(request.update_mask, required=False)
+        change = Modification(
+            display_name=request.group.display_name if "display_name" in paths else None,
+            external_id=request.group.external_id if "external_id" in paths else None,
+            members=_member_change(request, slug),
+        )
+        with convert.fields_of("group"):
+            group = await asyncio.to_thread(
+                self._groups.modify,
+                caller(),
+                slug,
+                group_id,
+                change,
+                etag=request.group.etag,
+                request_id=request.request_id,
+            )
+        return convert.group(group)
 
     async def ListMembers(
         self, request: group_service_pb2.ListMembersRequest, context: Context
@@ -214,3 +235,23 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
 def _required_members(members: Sequence[str]) -> None:
     if not members:
         raise InvalidField.of("members", "name at least one member")
+
+
+def _mask_paths(mask: FieldMask, *, required: bool) -> set[str]:
+    """The group fields an update mask names (AIP-134); "*" names them all."""
+    paths = set(mask.paths)
+    if "*" in paths:
+        paths = set(_UPDATABLE)
+    if (required and not paths) or paths - set(_UPDATABLE):
+        raise InvalidUpdateMask(f'update_mask may name {", ".join(_UPDATABLE)} or "*"')
+    return paths
+
+
+def _member_change(request: group_service_pb2.ModifyGroupRequest, slug: str) -> MemberChange:
+    add = [names.member(m, slug, field="add_members") for m in request.add_members]
+    remove = [names.member(m, slug, field="remove_members").id for m in request.remove_members]
+    if not request.replace_members:
+        return Delta(add=add, remove=remove)
+    if remove:
+        raise InvalidField.of("remove_members", "must be empty with replace_members")
+    return Replacement(add)

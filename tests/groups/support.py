@@ -91,6 +91,27 @@ class Directory:
         request = gs.ReplaceMembersRequest(group=group, members=members, etag=etag)
         return self.groups.ReplaceMembers(request, metadata=self.metadata)
 
+    def modify(
+        self,
+        group: Group,
+        *paths: str,
+        add: Sequence[str] = (),
+        remove: Sequence[str] = (),
+        replace: bool = False,
+        request_id: str = "",
+    ) -> Group:
+        """ModifyGroup: the fields of `group` named in `paths` (its name and
+        etag say which version), and the member changes."""
+        request = gs.ModifyGroupRequest(
+            group=group,
+            update_mask=FieldMask(paths=paths),
+            add_members=add,
+            remove_members=remove,
+            replace_members=replace,
+            request_id=request_id,
+        )
+        return self.groups.ModifyGroup(request, metadata=self.metadata)
+
     def members_page(
         self, group: str, page_size: int = 0, page_token: str = ""
     ) -> gs.ListMembersResponse:

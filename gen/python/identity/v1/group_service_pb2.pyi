@@ -387,6 +387,58 @@ class ReplaceMembersRequest(_message.Message):
 Global___ReplaceMembersRequest: _TypeAlias = ReplaceMembersRequest  # noqa: Y015
 
 @_typing.final
+class ModifyGroupRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GROUP_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    ADD_MEMBERS_FIELD_NUMBER: _builtins.int
+    REMOVE_MEMBERS_FIELD_NUMBER: _builtins.int
+    REPLACE_MEMBERS_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    replace_members: _builtins.bool
+    """Make the member list exactly add_members."""
+    request_id: _builtins.str
+    """Idempotency key (AIP-155)."""
+    @_builtins.property
+    def group(self) -> _group_pb2.Group:
+        """The group, with name set; group.etag, when set, must be current; the
+        fields named in update_mask are taken from it.
+        """
+
+    @_builtins.property
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """"display_name", "external_id", "*", or empty for member changes only."""
+
+    @_builtins.property
+    def add_members(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Resource names of users or groups to add (at most 10,000 with
+        replace_members, else 1,000).
+        """
+
+    @_builtins.property
+    def remove_members(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Resource names to remove (at most 1,000); must be empty with replace_members."""
+
+    def __init__(
+        self,
+        *,
+        group: _group_pb2.Group | None = ...,
+        update_mask: _field_mask_pb2.FieldMask | None = ...,
+        add_members: _abc.Iterable[_builtins.str] | None = ...,
+        remove_members: _abc.Iterable[_builtins.str] | None = ...,
+        replace_members: _builtins.bool = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["group", b"group", "update_mask", b"update_mask"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["add_members", b"add_members", "group", b"group", "remove_members", b"remove_members", "replace_members", b"replace_members", "request_id", b"request_id", "update_mask", b"update_mask"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ModifyGroupRequest: _TypeAlias = ModifyGroupRequest  # noqa: Y015
+
+@_typing.final
 class ListMembersRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

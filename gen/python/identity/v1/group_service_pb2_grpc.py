@@ -97,6 +97,11 @@ class GroupServiceStub:
                 request_serializer=identity_dot_v1_dot_group__service__pb2.ReplaceMembersRequest.SerializeToString,
                 response_deserializer=identity_dot_v1_dot_group__pb2.Group.FromString,
                 _registered_method=True)
+        self.ModifyGroup = channel.unary_unary(
+                '/identity.v1.GroupService/ModifyGroup',
+                request_serializer=identity_dot_v1_dot_group__service__pb2.ModifyGroupRequest.SerializeToString,
+                response_deserializer=identity_dot_v1_dot_group__pb2.Group.FromString,
+                _registered_method=True)
         self.ListMembers = channel.unary_unary(
                 '/identity.v1.GroupService/ListMembers',
                 request_serializer=identity_dot_v1_dot_group__service__pb2.ListMembersRequest.SerializeToString,
@@ -207,6 +212,20 @@ class GroupServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ModifyGroup(self, request, context):
+        """Applies field changes and member changes to a group in one transaction
+        (SCIM PATCH and PUT): all of them or none. Members named in
+        remove_members are removed first, then add_members are added; with
+        replace_members the member list becomes exactly add_members. Re-adding a
+        member or removing an absent one is a no-op. NOT_FOUND, ABORTED
+        (ETAG_MISMATCH), ALREADY_EXISTS (GROUP_NAME_TAKEN, EXTERNAL_ID_TAKEN),
+        INVALID_ARGUMENT (INVALID_UPDATE_MASK, INVALID_FIELD, INVALID_MEMBER,
+        REQUEST_ID_REUSED), RESOURCE_EXHAUSTED (TOO_MANY_ITEMS).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListMembers(self, request, context):
         """Lists the direct members of a group by page, ordered by member id.
         NOT_FOUND, INVALID_ARGUMENT (INVALID_PAGE_TOKEN).
@@ -275,6 +294,11 @@ def add_GroupServiceServicer_to_server(servicer, server):
             'ReplaceMembers': grpc.unary_unary_rpc_method_handler(
                     servicer.ReplaceMembers,
                     request_deserializer=identity_dot_v1_dot_group__service__pb2.ReplaceMembersRequest.FromString,
+                    response_serializer=identity_dot_v1_dot_group__pb2.Group.SerializeToString,
+            ),
+            'ModifyGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.ModifyGroup,
+                    request_deserializer=identity_dot_v1_dot_group__service__pb2.ModifyGroupRequest.FromString,
                     response_serializer=identity_dot_v1_dot_group__pb2.Group.SerializeToString,
             ),
             'ListMembers': grpc.unary_unary_rpc_method_handler(
@@ -569,6 +593,33 @@ class GroupService:
             target,
             '/identity.v1.GroupService/ReplaceMembers',
             identity_dot_v1_dot_group__service__pb2.ReplaceMembersRequest.SerializeToString,
+            identity_dot_v1_dot_group__pb2.Group.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ModifyGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/identity.v1.GroupService/ModifyGroup',
+            identity_dot_v1_dot_group__service__pb2.ModifyGroupRequest.SerializeToString,
             identity_dot_v1_dot_group__pb2.Group.FromString,
             options,
             channel_credentials,

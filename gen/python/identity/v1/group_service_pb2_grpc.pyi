@@ -88,6 +88,16 @@ class GroupServiceStub:
     """Makes the member list exactly the given one (SCIM PUT), touching only
     the differences. Errors as for AddMembers.
     """
+    ModifyGroup: _grpc.UnaryUnaryMultiCallable[_group_service_pb2.ModifyGroupRequest, _group_pb2.Group]
+    """Applies field changes and member changes to a group in one transaction
+    (SCIM PATCH and PUT): all of them or none. Members named in
+    remove_members are removed first, then add_members are added; with
+    replace_members the member list becomes exactly add_members. Re-adding a
+    member or removing an absent one is a no-op. NOT_FOUND, ABORTED
+    (ETAG_MISMATCH), ALREADY_EXISTS (GROUP_NAME_TAKEN, EXTERNAL_ID_TAKEN),
+    INVALID_ARGUMENT (INVALID_UPDATE_MASK, INVALID_FIELD, INVALID_MEMBER,
+    REQUEST_ID_REUSED), RESOURCE_EXHAUSTED (TOO_MANY_ITEMS).
+    """
     ListMembers: _grpc.UnaryUnaryMultiCallable[_group_service_pb2.ListMembersRequest, _group_service_pb2.ListMembersResponse]
     """Lists the direct members of a group by page, ordered by member id.
     NOT_FOUND, INVALID_ARGUMENT (INVALID_PAGE_TOKEN).
@@ -156,6 +166,16 @@ class GroupServiceAsyncStub(GroupServiceStub):
     ReplaceMembers: _aio.UnaryUnaryMultiCallable[_group_service_pb2.ReplaceMembersRequest, _group_pb2.Group]  # type: ignore[assignment]
     """Makes the member list exactly the given one (SCIM PUT), touching only
     the differences. Errors as for AddMembers.
+    """
+    ModifyGroup: _aio.UnaryUnaryMultiCallable[_group_service_pb2.ModifyGroupRequest, _group_pb2.Group]  # type: ignore[assignment]
+    """Applies field changes and member changes to a group in one transaction
+    (SCIM PATCH and PUT): all of them or none. Members named in
+    remove_members are removed first, then add_members are added; with
+    replace_members the member list becomes exactly add_members. Re-adding a
+    member or removing an absent one is a no-op. NOT_FOUND, ABORTED
+    (ETAG_MISMATCH), ALREADY_EXISTS (GROUP_NAME_TAKEN, EXTERNAL_ID_TAKEN),
+    INVALID_ARGUMENT (INVALID_UPDATE_MASK, INVALID_FIELD, INVALID_MEMBER,
+    REQUEST_ID_REUSED), RESOURCE_EXHAUSTED (TOO_MANY_ITEMS).
     """
     ListMembers: _aio.UnaryUnaryMultiCallable[_group_service_pb2.ListMembersRequest, _group_service_pb2.ListMembersResponse]  # type: ignore[assignment]
     """Lists the direct members of a group by page, ordered by member id.
@@ -282,6 +302,22 @@ class GroupServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_group_pb2.Group, _abc.Awaitable[_group_pb2.Group]]:
         """Makes the member list exactly the given one (SCIM PUT), touching only
         the differences. Errors as for AddMembers.
+        """
+
+    @_abc_1.abstractmethod
+    def ModifyGroup(
+        self,
+        request: _group_service_pb2.ModifyGroupRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_group_pb2.Group, _abc.Awaitable[_group_pb2.Group]]:
+        """Applies field changes and member changes to a group in one transaction
+        (SCIM PATCH and PUT): all of them or none. Members named in
+        remove_members are removed first, then add_members are added; with
+        replace_members the member list becomes exactly add_members. Re-adding a
+        member or removing an absent one is a no-op. NOT_FOUND, ABORTED
+        (ETAG_MISMATCH), ALREADY_EXISTS (GROUP_NAME_TAKEN, EXTERNAL_ID_TAKEN),
+        INVALID_ARGUMENT (INVALID_UPDATE_MASK, INVALID_FIELD, INVALID_MEMBER,
+        REQUEST_ID_REUSED), RESOURCE_EXHAUSTED (TOO_MANY_ITEMS).
         """
 
     @_abc_1.abstractmethod
