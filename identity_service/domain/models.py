@@ -30,6 +30,9 @@ class Scope(enum.StrEnum):
 class MemberType(enum.StrEnum):
     USER = "USER"
     GROUP = "GROUP"
+    # Named without its kind (".../members/{id}", as SCIM members.value is):
+    # the service finds whether the id is a user or a group.
+    ANY = "ANY"
 
 
 def now() -> datetime:

@@ -80,8 +80,8 @@ class Groups(TenantScoped[Group]):
 
             def run() -> Group:
                 # A new group cannot be in a cycle: nothing contains it yet.
-                membership.check_members_exist(conn, tenant, members)
-                added = member_store.add(conn, tenant, group.id, members, at)
+                resolved = membership.resolve_members(conn, tenant, members)
+                added = member_store.add(conn, tenant, group.id, resolved, at)
                 created = dataclasses.replace(group, member_count=added)
                 store.insert(conn, tenant, created)
                 return created
@@ -253,7 +253,7 @@ class Groups(TenantScoped[Group]):
     ) -> Page[Membership]:
         with self._db.read() as conn:
             tenant = self._tenant(conn, caller, slug, Scope.READ)
-            membership.check_members_exist(conn, tenant, [member], error=NotFound)
+            (member,) = membership.resolve_members(conn, tenant, [member], error=NotFound)
             token_query = paging.fingerprint("memberships", tenant.id, member, transitive)
             items, key = member_store.memberships_page(
                 conn,

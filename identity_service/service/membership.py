@@ -62,14 +62,14 @@ def apply(
     cycles; returns (added, removed), the rows inserted and deleted. The
     group's own row (counter, version) is the caller's to write."""
     delta = _as_delta(conn, tenant, group_id, change)
-    check_members_exist(conn, tenant, delta.add)
-    check_no_cycle(conn, tenant, group_id, delta.add)
+    adding = resolve_members(conn, tenant, delta.add)
+    check_no_cycle(conn, tenant, group_id, adding)
     # Removing a member that is added again would only recreate its row:
     # remove-then-add ends the same without touching it.
-    adding = {ref.id for ref in delta.add}
-    removing = [member_id for member_id in delta.remove if member_id not in adding]
+    added_ids = {ref.id for ref in adding}
+    removing = [member_id for member_id in delta.remove if member_id not in added_ids]
     removed = member_store.remove(conn, tenant, group_id, removing)
-    added = member_store.add(conn, tenant, group_id, delta.add, now())
+    added = member_store.add(conn, tenant, group_id, adding, now())
     return added, removed
 
 
@@ -86,21 +86,33 @@ def _as_delta(conn: sa.Connection, tenant: TenantRef, group_id: str, change: Mem
     )
 
 
-def check_members_exist(
+def resolve_members(
     conn: sa.Connection,
     tenant: TenantRef,
     refs: Sequence[MemberRef],
     error: type[InvalidMember] | type[NotFound] = InvalidMember,
-) -> None:
-    user_ids = [r.id for r in refs if r.type == MemberType.USER]
-    group_ids = [r.id for r in refs if r.type == MemberType.GROUP]
-    found = user_store.live_ids(conn, tenant, user_ids) if user_ids else set()
-    found |= store.live_ids(conn, tenant, group_ids) if group_ids else set()
+) -> list[MemberRef]:
+    """The members as live users and groups of the tenant, each with its kind
+    (a user id is tried first for ANY; ids are UUIDs, so at most one matches).
+    A member that is not there is `error`."""
+    users = [r.id for r in refs if r.type in (MemberType.USER, MemberType.ANY)]
+    found_users = user_store.live_ids(conn, tenant, users) if users else set()
+    groups = [
+        r.id
+        for r in refs
+        if r.type == MemberType.GROUP or (r.type == MemberType.ANY and r.id not in found_users)
+    ]
+    found_groups = store.live_ids(conn, tenant, groups) if groups else set()
+    resolved = []
     for ref in refs:
-        if ref.id not in found:
-            raise error(
-                f"{ref.type.value.lower()} {ref.id!r} not found", metadata={"member": ref.id}
-            )
+        if ref.type != MemberType.GROUP and ref.id in found_users:
+            resolved.append(MemberRef(MemberType.USER, ref.id))
+        elif ref.type != MemberType.USER and ref.id in found_groups:
+            resolved.append(MemberRef(MemberType.GROUP, ref.id))
+        else:
+            kind = "member" if ref.type == MemberType.ANY else ref.type.value.lower()
+            raise error(f"{kind} {ref.id!r} not found", metadata={"member": ref.id})
+    return resolved
 
 
 def check_no_cycle(

@@ -8,7 +8,7 @@ from identity_service.domain.models import MemberRef, MemberType
 
 _SEGMENT = r"([^/]+)"
 _TENANT = re.compile(rf"tenants/{_SEGMENT}")
-_CHILD = re.compile(rf"tenants/{_SEGMENT}/(users|groups|credentials)/{_SEGMENT}")
+_CHILD = re.compile(rf"tenants/{_SEGMENT}/(users|groups|members|credentials)/{_SEGMENT}")
 _PLATFORM_CREDENTIAL = re.compile(rf"credentials/{_SEGMENT}")
 
 
@@ -39,7 +39,9 @@ def child_of(slug: str, name: str, collection: str, field: str) -> str:
 def _member_match(name: str, field: str) -> re.Match[str]:
     match = _CHILD.fullmatch(name)
     if match is None or match.group(2) == "credentials":
-        raise InvalidField.of(field, "expected tenants/{tenant}/users/{id} or .../groups/{id}")
+        raise InvalidField.of(
+            field, "expected tenants/{tenant}/users/{id}, .../groups/{id} or .../members/{id}"
+        )
     return match
 
 
@@ -48,12 +50,15 @@ def tenant_of_member(name: str, field: str = "member") -> str:
 
 
 def member(name: str, slug: str, field: str = "members") -> MemberRef:
-    """A member named "tenants/{tenant}/users/{id}" or ".../groups/{id}" in the
-    tenant `slug` (the group's; "-" in the name stands for it)."""
+    """A member named "tenants/{tenant}/users/{id}", ".../groups/{id}", or
+    ".../members/{id}" when the caller does not know which (SCIM
+    members.value), in the tenant `slug` (the group's; "-" stands for it)."""
     match = _member_match(name, field)
     if match.group(1) not in (slug, "-"):
         raise InvalidField.of(field, "members must belong to the group's tenant")
-    kind = MemberType.USER if match.group(2) == "users" else MemberType.GROUP
+    kind = {"users": MemberType.USER, "groups": MemberType.GROUP}.get(
+        match.group(2), MemberType.ANY
+    )
     return MemberRef(kind, match.group(3))
 
 

@@ -39,6 +39,11 @@ class GroupServiceStub:
 
     Membership changes are deltas: they touch only the rows they change, so
     adding one member to a group of a million costs what it costs for ten.
+
+    Members are named "tenants/{tenant}/users/{user}" or
+    "tenants/{tenant}/groups/{group}", or "tenants/{tenant}/members/{id}" when
+    the caller does not know which (SCIM members.value): the service finds
+    whether the id is a user's or a group's.
     """
 
     def __init__(self, channel):
@@ -127,6 +132,11 @@ class GroupServiceServicer:
 
     Membership changes are deltas: they touch only the rows they change, so
     adding one member to a group of a million costs what it costs for ten.
+
+    Members are named "tenants/{tenant}/users/{user}" or
+    "tenants/{tenant}/groups/{group}", or "tenants/{tenant}/members/{id}" when
+    the caller does not know which (SCIM members.value): the service finds
+    whether the id is a user's or a group's.
     """
 
     def GetGroup(self, request, context):
@@ -332,6 +342,11 @@ class GroupService:
 
     Membership changes are deltas: they touch only the rows they change, so
     adding one member to a group of a million costs what it costs for ten.
+
+    Members are named "tenants/{tenant}/users/{user}" or
+    "tenants/{tenant}/groups/{group}", or "tenants/{tenant}/members/{id}" when
+    the caller does not know which (SCIM members.value): the service finds
+    whether the id is a user's or a group's.
     """
 
     @staticmethod

@@ -40,6 +40,11 @@ class GroupServiceStub:
 
     Membership changes are deltas: they touch only the rows they change, so
     adding one member to a group of a million costs what it costs for ten.
+
+    Members are named "tenants/{tenant}/users/{user}" or
+    "tenants/{tenant}/groups/{group}", or "tenants/{tenant}/members/{id}" when
+    the caller does not know which (SCIM members.value): the service finds
+    whether the id is a user's or a group's.
     """
 
     @_typing.overload
@@ -122,6 +127,11 @@ class GroupServiceAsyncStub(GroupServiceStub):
 
     Membership changes are deltas: they touch only the rows they change, so
     adding one member to a group of a million costs what it costs for ten.
+
+    Members are named "tenants/{tenant}/users/{user}" or
+    "tenants/{tenant}/groups/{group}", or "tenants/{tenant}/members/{id}" when
+    the caller does not know which (SCIM members.value): the service finds
+    whether the id is a user's or a group's.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -200,6 +210,11 @@ class GroupServiceServicer(metaclass=_abc_1.ABCMeta):
 
     Membership changes are deltas: they touch only the rows they change, so
     adding one member to a group of a million costs what it costs for ten.
+
+    Members are named "tenants/{tenant}/users/{user}" or
+    "tenants/{tenant}/groups/{group}", or "tenants/{tenant}/members/{id}" when
+    the caller does not know which (SCIM members.value): the service finds
+    whether the id is a user's or a group's.
     """
 
     @_abc_1.abstractmethod
