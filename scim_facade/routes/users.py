@@ -21,17 +21,19 @@ def _answer(call: Call, user: Any, shown: Projection, status: int = 200) -> Scim
 
 
 async def _list(call: Call, params: listing.ListParams, shown: Projection) -> ScimResponse:
+    """One page of users (RFC 7644 §3.4.2), by index or by cursor (RFC 9865)."""
     size = listing.page_size(params, call.settings.max_results)
     page = await users.list_page(
         call,
         listing.identity_filter(params.filter, parsing.UserModel),
         listing.order_by(params),
         size,
-        skip=params.start_index - 1 if params.cursor is None else 0,
+        skip=listing.skip(params),
         token=params.cursor or "",
     )
     resources = [shown.apply(mapping.to_scim(u, call.base_url)) for u in page.users[:size]]
-    cursor = page.next_page_token if params.cursor is not None else None
+    # count=0 reads one user for the total: its page token would skip it.
+    cursor = page.next_page_token if size else None
     return scim(listing.response(resources, page.total_size, params, cursor))
 
 
@@ -44,18 +46,16 @@ async def list_users(request: Request, call: ScimCall) -> ScimResponse:
 @router.post("/Users/.search")
 async def search_users(request: Request, call: ScimCall) -> ScimResponse:
     """Query users with a SearchRequest body (RFC 7644 §3.4.3)."""
-    query = await body(request)
-    shown = Projection.of(
-        ",".join(query.get("attributes") or []), ",".join(query.get("excludedAttributes") or [])
-    )
-    return await _list(call, listing.from_query(query), shown)
+    params = listing.from_search(await body(request))
+    shown = Projection.of(params.attributes, params.excluded_attributes)
+    return await _list(call, params, shown)
 
 
 @router.get("/Users/{user_id}", response_model=None)
 async def get_user(user_id: str, request: Request, call: ScimCall) -> Response:
     """One user; 304 when If-None-Match names its current version."""
     user = await users.get(call, user_id)
-    if request.headers.get("if-none-match") == user.etag:
+    if users.none_match(request.headers.get("if-none-match", ""), user.etag):
         return Response(status_code=304, headers={"ETag": user.etag})
     return _answer(call, user, projection(request))
 
@@ -70,8 +70,7 @@ async def create_user(request: Request, call: ScimCall) -> ScimResponse:
 @router.put("/Users/{user_id}")
 async def replace_user(user_id: str, request: Request, call: ScimCall) -> ScimResponse:
     """Replace a user (RFC 7644 §3.5.1)."""
-    resource = parsing.user(await body(request), replace=True)
-    user = await users.replace(call, user_id, resource, if_match(request))
+    user = await users.replace(call, user_id, await body(request), if_match(request))
     return _answer(call, user, projection(request))
 
 
