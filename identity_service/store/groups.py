@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from identity_service.domain.errors import ExternalIdTaken, GroupNameTaken
 from identity_service.domain.models import Group, TenantRef
-from identity_service.store import filters
+from identity_service.store import filters, paging
 from identity_service.store.engine import fold
 from identity_service.store.errors import unique_violation
 from identity_service.store.resources import Resources
@@ -17,9 +17,9 @@ from identity_service.store.schema import GroupRow, as_utc
 groups = GroupRow.__table__  # type: ignore[attr-defined]
 _c = groups.c
 
-ORDERABLE: dict[str, sa.ColumnElement[Any]] = {
+ORDERABLE: dict[str, paging.Orderable] = {
     "display_name": _c.display_name_key,
-    "external_id": sa.func.coalesce(_c.external_id, ""),
+    "external_id": paging.missing_last(_c.external_id),
     "create_time": _c.create_time,
     "update_time": _c.update_time,
 }

@@ -19,8 +19,18 @@ class SortKey:
     descending: bool = False
 
 
+Orderable = sa.ColumnElement[Any] | tuple[sa.ColumnElement[Any], ...]
+
+
+def missing_last(column: sa.ColumnElement[Any]) -> tuple[sa.ColumnElement[Any], ...]:
+    """Sort keys of a nullable column that put rows without a value last when
+    ascending and first when descending (RFC 7644 §3.4.2.3), in a form keyset
+    paging can compare (no NULLs)."""
+    return (sa.case((column.is_(None), 1), else_=0), sa.func.coalesce(column, ""))
+
+
 def parse_order_by(
-    order_by: str, allowed: Mapping[str, sa.ColumnElement[Any]], tie_break: sa.ColumnElement[Any]
+    order_by: str, allowed: Mapping[str, Orderable], tie_break: sa.ColumnElement[Any]
 ) -> list[SortKey]:
     """AIP-132 order_by ("field [desc], ...") over the allowed fields, then the
     tie-break column, so the order is total and stable across pages."""
@@ -29,12 +39,14 @@ def parse_order_by(
         words = part.split()
         if len(words) > 2 or (len(words) == 2 and words[1].lower() not in ("asc", "desc")):
             raise InvalidOrderBy(f"cannot order by {part!r}: expected 'field' or 'field desc'")
-        column = allowed.get(words[0].lower())
-        if column is None:
+        columns = allowed.get(words[0].lower())
+        if columns is None:
             raise InvalidOrderBy(
                 f"cannot order by {words[0]!r}; supported: {', '.join(sorted(allowed))}"
             )
-        keys.append(SortKey(column, descending=len(words) == 2 and words[1].lower() == "desc"))
+        descending = len(words) == 2 and words[1].lower() == "desc"
+        for column in columns if isinstance(columns, tuple) else (columns,):
+            keys.append(SortKey(column, descending=descending))
     keys.append(SortKey(tie_break))
     return keys
 

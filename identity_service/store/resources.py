@@ -20,7 +20,7 @@ class Resources(Generic[T]):
         table: sa.Table,
         to_domain: Callable[[Any, TenantRef], T],
         compile_filter: Callable[[str], sa.ColumnElement[bool]],
-        orderable: Mapping[str, sa.ColumnElement[Any]],
+        orderable: Mapping[str, paging.Orderable],
     ) -> None:
         self._table, self._c = table, table.c
         self._to_domain = to_domain

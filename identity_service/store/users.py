@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from identity_service.domain.errors import ExternalIdTaken, UserNameTaken
 from identity_service.domain.models import TenantRef, User, UserState
-from identity_service.store import filters
+from identity_service.store import filters, paging
 from identity_service.store.engine import fold
 from identity_service.store.errors import unique_violation
 from identity_service.store.resources import Resources
@@ -17,10 +17,10 @@ from identity_service.store.schema import UserRow, as_utc
 users = UserRow.__table__  # type: ignore[attr-defined]
 _c = users.c
 
-ORDERABLE: dict[str, sa.ColumnElement[Any]] = {
+ORDERABLE: dict[str, paging.Orderable] = {
     "user_name": _c.user_name_key,
-    "display_name": sa.func.coalesce(_c.display_name_key, ""),
-    "external_id": sa.func.coalesce(_c.external_id, ""),
+    "display_name": paging.missing_last(_c.display_name_key),
+    "external_id": paging.missing_last(_c.external_id),
     "create_time": _c.create_time,
     "update_time": _c.update_time,
 }

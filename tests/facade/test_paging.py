@@ -261,10 +261,6 @@ def test_an_order_the_server_cannot_give_is_400_invalidValue(
     assert _error(scim, **params)["scimType"] == "invalidValue"
 
 
-@pytest.mark.xfail(
-    reason="identity_service orders a missing displayName as '' (first when ascending)",
-    strict=True,
-)
 @pytest.mark.parametrize(("order", "position"), [("ascending", -1), ("descending", 0)])
 def test_users_without_the_sortBy_value_come_last_ascending_first_descending(
     scim: TestClient, trio: dict[str, str], order: str, position: int

@@ -81,7 +81,8 @@ class ListUsersRequest(_message.Message):
     order_by: _builtins.str
     """AIP-132 ordering: a comma-separated list of user_name, display_name,
     external_id, create_time, update_time, each optionally followed by
-    " desc". Default: by id, which is stable across pages.
+    " desc"; users without the field come last, or first with " desc"
+    (RFC 7644 §3.4.2.3). Default: by id, which is stable across pages.
     """
     show_deleted: _builtins.bool
     """Include soft-deleted users."""
