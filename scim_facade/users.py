@@ -16,6 +16,7 @@ from scim_facade import parsing, patch
 from scim_facade.call import Call
 from scim_facade.errors import ScimError
 from scim_facade.mapping import users as mapping
+from scim_facade.preconditions import if_match_allows, tags
 
 _ATTEMPTS = 3
 # The identity.v1 User fields a SCIM User carries, but for `state` (active).
@@ -48,26 +49,6 @@ Wanted = Callable[[user_pb2.User], user_pb2.User]
 
 def name(user_id: str) -> str:
     return f"tenants/-/users/{user_id}"
-
-
-def _tags(header: str) -> list[str]:
-    return [tag.strip() for tag in header.split(",") if tag.strip()]
-
-
-def if_match_allows(header: str, etag: str) -> bool:
-    """If-Match (RFC 9110 §13.1.1): absent, "*", or a list naming the
-    current etag. SCIM versions are weak tags that clients send back as
-    they got them (RFC 7644 §3.14), so they compare as sent."""
-    tags = _tags(header)
-    return not tags or "*" in tags or etag in tags
-
-
-def none_match(header: str, etag: str) -> bool:
-    """If-None-Match (RFC 9110 §13.1.2): "*", or a list naming the etag
-    under the weak comparison (W/ aside)."""
-    tags = _tags(header)
-    weak = etag.removeprefix("W/")
-    return "*" in tags or any(tag.removeprefix("W/") == weak for tag in tags)
 
 
 async def get(call: Call, user_id: str) -> user_pb2.User:
@@ -158,7 +139,7 @@ async def delete(call: Call, user_id: str, if_match: str) -> None:
     """DELETE, conditionally on one etag (identity.v1 checks it) or on a
     list (checked here against the current one, which is then the condition)."""
     etag = "" if if_match == "*" else if_match
-    if len(_tags(if_match)) > 1:
+    if len(tags(if_match)) > 1:
         current = await get(call, user_id)
         if not if_match_allows(if_match, current.etag):
             raise ScimError(412, f"the user's version is {current.etag}, not {if_match}")

@@ -17,7 +17,7 @@ from fastapi.responses import StreamingResponse
 from identity.v1 import group_pb2
 from scim2_models import Group
 
-from scim_facade import groups, listing, parsing
+from scim_facade import groups, listing, parsing, preconditions
 from scim_facade.call import Call
 from scim_facade.mapping import groups as mapping
 from scim_facade.projection import Projection
@@ -129,12 +129,7 @@ async def _list(call: Call, params: listing.ListParams, shown: Projection) -> Re
 
 
 def _not_modified(request: Request, etag: str) -> bool:
-    """If-None-Match (RFC 9110 §13.1.2): "*" or a list of tags, compared weakly."""
-    header = request.headers.get("if-none-match")
-    if header is None:
-        return False
-    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    return "*" in tags or etag.removeprefix("W/") in tags
+    return preconditions.none_match(request.headers.get("if-none-match", ""), etag)
 
 
 @router.get("/Groups", response_model=None)

@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from scim_facade import listing, parsing, users
+from scim_facade import listing, parsing, preconditions, users
 from scim_facade.call import Call
 from scim_facade.mapping import users as mapping
 from scim_facade.projection import Projection
@@ -55,7 +55,7 @@ async def search_users(request: Request, call: ScimCall) -> ScimResponse:
 async def get_user(user_id: str, request: Request, call: ScimCall) -> Response:
     """One user; 304 when If-None-Match names its current version."""
     user = await users.get(call, user_id)
-    if users.none_match(request.headers.get("if-none-match", ""), user.etag):
+    if preconditions.none_match(request.headers.get("if-none-match", ""), user.etag):
         return Response(status_code=304, headers={"ETag": user.etag})
     return _answer(call, user, projection(request))
 
