@@ -13,7 +13,7 @@ from typing import Any
 from google.protobuf.field_mask_pb2 import FieldMask
 from identity.v1 import group_pb2, group_service_pb2
 
-from scim_facade import group_patch
+from scim_facade import group_patch, listing
 from scim_facade.call import Call
 from scim_facade.mapping import groups as mapping
 
@@ -75,13 +75,7 @@ async def list_page(
     call: Call, expression: str, order_by: str, size: int, skip: int, token: str
 ) -> group_service_pb2.ListGroupsResponse:
     request = group_service_pb2.ListGroupsRequest(
-        parent="tenants/-",
-        filter=expression,
-        order_by=order_by,
-        # count=0 asks only for totalResults: read one row for the total.
-        page_size=max(size, 1),
-        skip=skip,
-        page_token=token,
+        **listing.list_request(expression, order_by, size, skip, token)
     )
     return await call.rpc(call.client.groups.ListGroups, request)
 

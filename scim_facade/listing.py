@@ -200,3 +200,18 @@ def response(
         body["nextCursor"] = next_cursor
     body["Resources"] = resources
     return body
+
+
+def list_request(
+    expression: str, order_by: str, size: int, skip: int, token: str
+) -> dict[str, Any]:
+    """The fields of an identity.v1 ListUsers or ListGroups request."""
+    return {
+        "parent": "tenants/-",
+        "filter": expression,
+        "order_by": order_by,
+        # count=0 asks only for totalResults: read one row for the total.
+        "page_size": max(size, 1),
+        "skip": skip,
+        "page_token": token,
+    }

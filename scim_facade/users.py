@@ -12,7 +12,7 @@ from typing import Any
 from google.protobuf.field_mask_pb2 import FieldMask
 from identity.v1 import user_pb2, user_service_pb2
 
-from scim_facade import parsing, patch
+from scim_facade import listing, parsing, patch
 from scim_facade.call import Call
 from scim_facade.errors import ScimError
 from scim_facade.mapping import users as mapping
@@ -152,12 +152,6 @@ async def list_page(
     call: Call, expression: str, order_by: str, size: int, skip: int, token: str
 ) -> user_service_pb2.ListUsersResponse:
     request = user_service_pb2.ListUsersRequest(
-        parent="tenants/-",
-        filter=expression,
-        order_by=order_by,
-        # count=0 asks only for totalResults: read one row for the total.
-        page_size=max(size, 1),
-        skip=skip,
-        page_token=token,
+        **listing.list_request(expression, order_by, size, skip, token)
     )
     return await call.rpc(call.client.users.ListUsers, request)

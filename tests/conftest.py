@@ -21,7 +21,7 @@ from identity_service import server as server_module
 from identity_service.settings import Settings
 from identity_service.store import migrate
 from identity_service.store.engine import Database
-from tests.helpers import TenantAccess, new_credential, new_tenant
+from tests.helpers import Stubs, TenantAccess, new_credential, new_tenant
 
 T = TypeVar("T")
 
@@ -112,3 +112,13 @@ def tenants(channel: grpc.Channel) -> tenant_service_pb2_grpc.TenantServiceStub:
 @pytest.fixture(scope="session")
 def credentials(channel: grpc.Channel) -> credential_service_pb2_grpc.CredentialServiceStub:
     return credential_service_pb2_grpc.CredentialServiceStub(channel)
+
+
+@pytest.fixture
+def stubs(
+    users: user_service_pb2_grpc.UserServiceStub,
+    groups: group_service_pb2_grpc.GroupServiceStub,
+    tenants: tenant_service_pb2_grpc.TenantServiceStub,
+    credentials: credential_service_pb2_grpc.CredentialServiceStub,
+) -> Stubs:
+    return Stubs(users, groups, tenants, credentials)

@@ -6,9 +6,27 @@ from dataclasses import dataclass
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from identity.v1 import (
+    credential_service_pb2_grpc,
+    group_service_pb2_grpc,
+    tenant_service_pb2_grpc,
+    user_service_pb2_grpc,
+)
 
 from identity_service.service.tenants import OPERATOR, Credentials, Tenants
 from identity_service.store.engine import Database
+
+Metadata = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Stubs:
+    """The blocking stubs of every identity.v1 service (the `stubs` fixture)."""
+
+    users: user_service_pb2_grpc.UserServiceStub
+    groups: group_service_pb2_grpc.GroupServiceStub
+    tenants: tenant_service_pb2_grpc.TenantServiceStub
+    credentials: credential_service_pb2_grpc.CredentialServiceStub
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ from identity.v1 import (
     credential_service_pb2_grpc,
     group_pb2,
     group_service_pb2,
-    group_service_pb2_grpc,
     tenant_service_pb2,
     tenant_service_pb2_grpc,
     user_pb2,
@@ -39,27 +38,7 @@ from identity_service.service.tenants import OPERATOR, Credentials
 from identity_service.servicers.interceptor import caller
 from identity_service.store import tenants as tenant_store
 from identity_service.store.engine import Database
-from tests.helpers import TenantAccess, error_info, new_credential, new_tenant
-
-Metadata = tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True)
-class Stubs:
-    users: user_service_pb2_grpc.UserServiceStub
-    groups: group_service_pb2_grpc.GroupServiceStub
-    tenants: tenant_service_pb2_grpc.TenantServiceStub
-    credentials: credential_service_pb2_grpc.CredentialServiceStub
-
-
-@pytest.fixture
-def stubs(
-    users: user_service_pb2_grpc.UserServiceStub,
-    groups: group_service_pb2_grpc.GroupServiceStub,
-    tenants: tenant_service_pb2_grpc.TenantServiceStub,
-    credentials: credential_service_pb2_grpc.CredentialServiceStub,
-) -> Stubs:
-    return Stubs(users, groups, tenants, credentials)
+from tests.helpers import Metadata, Stubs, TenantAccess, error_info, new_credential, new_tenant
 
 
 @pytest.fixture

@@ -14,39 +14,15 @@ from google.protobuf import field_mask_pb2
 from identity.v1 import (
     credential_pb2,
     credential_service_pb2,
-    credential_service_pb2_grpc,
     group_pb2,
     group_service_pb2,
-    group_service_pb2_grpc,
     tenant_service_pb2,
-    tenant_service_pb2_grpc,
     user_pb2,
     user_service_pb2,
-    user_service_pb2_grpc,
 )
 
 from identity_service.store.engine import Database
-from tests.helpers import TenantAccess, error_info, new_credential
-
-Metadata = tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True)
-class Stubs:
-    users: user_service_pb2_grpc.UserServiceStub
-    groups: group_service_pb2_grpc.GroupServiceStub
-    tenants: tenant_service_pb2_grpc.TenantServiceStub
-    credentials: credential_service_pb2_grpc.CredentialServiceStub
-
-
-@pytest.fixture
-def stubs(
-    users: user_service_pb2_grpc.UserServiceStub,
-    groups: group_service_pb2_grpc.GroupServiceStub,
-    tenants: tenant_service_pb2_grpc.TenantServiceStub,
-    credentials: credential_service_pb2_grpc.CredentialServiceStub,
-) -> Stubs:
-    return Stubs(users, groups, tenants, credentials)
+from tests.helpers import Metadata, Stubs, TenantAccess, error_info, new_credential
 
 
 def bearer(secret: str) -> Metadata:
