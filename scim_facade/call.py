@@ -21,9 +21,14 @@ class Call:
     settings: Settings
     token: str
     base_url: str
+    # The IdP's request (method, path, client address), sent with every RPC
+    # for the change log's actor.
+    origin: tuple[str, str, str] | None = None
 
     async def rpc(self, method: Callable[..., Awaitable[Response]], request: Any) -> Response:
         try:
-            return await method(request, metadata=metadata(self.token), timeout=self.client.timeout)
+            return await method(
+                request, metadata=metadata(self.token, self.origin), timeout=self.client.timeout
+            )
         except grpc.aio.AioRpcError as error:
             raise from_grpc(error) from error

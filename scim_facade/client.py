@@ -69,6 +69,19 @@ class IdentityClient:
         await self._channel.close(grace=None)
 
 
-def metadata(token: str) -> tuple[tuple[str, str], ...]:
-    """Call metadata that forwards the IdP's bearer token unchanged."""
-    return (("authorization", f"Bearer {token}"),)
+# identity_service records these as the actor of the changes a call makes
+# (servicers/interceptor.py reads them).
+ORIGIN_METHOD = "x-roster-origin-method"
+ORIGIN_PATH = "x-roster-origin-path"
+ORIGIN_CLIENT = "x-roster-origin-client"
+
+
+def metadata(token: str, origin: tuple[str, str, str] | None = None) -> tuple[tuple[str, str], ...]:
+    """Call metadata that forwards the IdP's bearer token unchanged and, when
+    given, the IdP's request (method, path, client address): never a header
+    value that could hold a secret."""
+    forwarded = (("authorization", f"Bearer {token}"),)
+    if origin is None:
+        return forwarded
+    keys = (ORIGIN_METHOD, ORIGIN_PATH, ORIGIN_CLIENT)
+    return forwarded + tuple((k, v) for k, v in zip(keys, origin, strict=True) if v)

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import grpc
 import pytest
 from identity.v1 import (
+    change_service_pb2_grpc,
     credential_service_pb2_grpc,
     group_service_pb2_grpc,
     tenant_service_pb2_grpc,
@@ -122,3 +123,8 @@ def stubs(
     credentials: credential_service_pb2_grpc.CredentialServiceStub,
 ) -> Stubs:
     return Stubs(users, groups, tenants, credentials)
+
+
+@pytest.fixture(scope="session")
+def change_stub(channel: grpc.Channel) -> change_service_pb2_grpc.ChangeServiceStub:
+    return change_service_pb2_grpc.ChangeServiceStub(channel)

@@ -117,10 +117,12 @@ class Cost:
     instructions: int = 0
 
     def rows_written(self) -> list[int]:
+        """Rows written per statement, the change log aside: it gets one row
+        per change record, which the resource's size does not change."""
         return [
             count
             for sql, count in zip(self.statements, self.rowcounts, strict=True)
-            if sql.lstrip().upper().startswith(_WRITES)
+            if sql.lstrip().upper().startswith(_WRITES) and "INTO changes" not in sql
         ]
 
 

@@ -30,6 +30,7 @@ IDENTITY_SERVICES = [
     "identity.v1.GroupService",
     "identity.v1.TenantService",
     "identity.v1.CredentialService",
+    "identity.v1.ChangeService",
 ]
 
 

@@ -139,6 +139,13 @@ class UndeleteConflict(DomainError):
     reason = "UNDELETE_CONFLICT"
 
 
+class CursorExpired(DomainError):
+    """A change cursor older than the log's retention (the client re-lists)."""
+
+    code = "FAILED_PRECONDITION"
+    reason = "CURSOR_EXPIRED"
+
+
 class TooManyItems(DomainError):
     code = "RESOURCE_EXHAUSTED"
     reason = "TOO_MANY_ITEMS"

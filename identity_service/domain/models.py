@@ -68,6 +68,17 @@ class Credential:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """The request a call was made for, as the caller reports it: for the
+    SCIM facade, the IdP's HTTP request. Recorded as the actor of changes;
+    never used to decide anything."""
+
+    method: str = ""
+    path: str = ""
+    client: str = ""
+
+
+@dataclass(frozen=True)
 class Caller:
     """Who is calling: decided by the credential, never by the request."""
 
@@ -75,6 +86,7 @@ class Caller:
     tenant_id: int | None  # None for a platform credential
     tenant_slug: str | None
     scopes: frozenset[Scope]
+    origin: Origin | None = None
 
     @property
     def is_platform(self) -> bool:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from identity_service.domain.changes import ChangeKind, NewChange
 from identity_service.domain.errors import (
     ExternalIdTaken,
     GroupNameTaken,
@@ -20,12 +21,13 @@ from identity_service.domain.models import (
     Member,
     MemberRef,
     Membership,
+    MemberType,
     Page,
     Scope,
     TenantRef,
     now,
 )
-from identity_service.service import idempotency, membership, paging, validation
+from identity_service.service import changelog, idempotency, membership, paging, validation
 from identity_service.service.membership import Delta, MemberChange, Replacement
 from identity_service.service.scoped import TenantScoped, check_etag
 from identity_service.store import groups as store
@@ -35,7 +37,9 @@ from identity_service.store.engine import Database
 
 MAX_MEMBER_PAGE = 10_000
 
-Change = Callable[[sa.Connection, TenantRef, Group], Group]
+# A change writes the group and returns it with the records of its members'
+# changes (the group's own record is _mutate's to make).
+Change = Callable[[sa.Connection, TenantRef, Group], tuple[Group, list[NewChange]]]
 
 
 @dataclass(frozen=True)
@@ -82,8 +86,11 @@ class Groups(TenantScoped[Group]):
                 # A new group cannot be in a cycle: nothing contains it yet.
                 resolved = membership.resolve_members(conn, tenant, members)
                 added = member_store.add(conn, tenant, group.id, resolved, at)
-                created = dataclasses.replace(group, member_count=added)
+                created = dataclasses.replace(group, member_count=len(added))
                 store.insert(conn, tenant, created)
+                records = [changelog.group(tenant, None, created)]
+                records += changelog.members(tenant, group.id, ChangeKind.MEMBER_ADDED, added)
+                changelog.record(conn, tenant, caller, request_id, [r for r in records if r])
                 return created
 
             arguments = (display_name, external_id, list(members))
@@ -114,15 +121,20 @@ class Groups(TenantScoped[Group]):
         """Soft delete; the group's memberships, as container and as member,
         are removed."""
 
-        def change(conn: sa.Connection, tenant: TenantRef, group: Group) -> Group:
+        def change(
+            conn: sa.Connection, tenant: TenantRef, group: Group
+        ) -> tuple[Group, list[NewChange]]:
             deleted = membership.next_version(
                 dataclasses.replace(group, delete_time=now(), member_count=0)
             )
+            # GROUP_DELETED says the member list is gone: a record per member
+            # of a million-member group would be a million records.
             member_store.clear(conn, tenant, group.id)
             parents = member_store.leave_all(conn, tenant, group.id)
             store.add_to_count(conn, tenant, parents, -1, deleted.update_time)
             store.save(conn, tenant, deleted)
-            return deleted
+            ref = MemberRef(MemberType.GROUP, group.id)
+            return deleted, changelog.left_groups(tenant, ref, parents)
 
         arguments = (group_id, etag)
         return self._mutate(
@@ -132,7 +144,9 @@ class Groups(TenantScoped[Group]):
     def undelete(
         self, caller: Caller, slug: str, group_id: str, *, etag: str = "", request_id: str = ""
     ) -> Group:
-        def change(conn: sa.Connection, tenant: TenantRef, group: Group) -> Group:
+        def change(
+            conn: sa.Connection, tenant: TenantRef, group: Group
+        ) -> tuple[Group, list[NewChange]]:
             if group.delete_time is None:
                 raise InvalidState(f"group {group_id!r} is not deleted")
             restored = membership.next_version(dataclasses.replace(group, delete_time=None))
@@ -140,7 +154,7 @@ class Groups(TenantScoped[Group]):
                 store.save(conn, tenant, restored)
             except (GroupNameTaken, ExternalIdTaken) as exc:
                 raise UndeleteConflict(f"cannot undelete: {exc.message}") from exc
-            return restored
+            return restored, []
 
         arguments = (group_id, etag)
         return self._mutate(
@@ -279,7 +293,9 @@ class Groups(TenantScoped[Group]):
         """The one implementation of every field and member change."""
         membership.limit(change.members)
 
-        def run(conn: sa.Connection, tenant: TenantRef, group: Group) -> Group:
+        def run(
+            conn: sa.Connection, tenant: TenantRef, group: Group
+        ) -> tuple[Group, list[NewChange]]:
             return _modified(conn, tenant, group, change)
 
         return self._mutate(caller, slug, group_id, method, arguments, etag, request_id, run)
@@ -298,7 +314,7 @@ class Groups(TenantScoped[Group]):
         include_deleted: bool = False,
     ) -> Group:
         """Load the group, check the etag, and let `change` write and return
-        the new version, all in one transaction."""
+        the new version, then record the changes, all in one transaction."""
         with self._db.write() as conn:
             tenant = self._tenant(conn, caller, slug, Scope.WRITE)
 
@@ -307,25 +323,35 @@ class Groups(TenantScoped[Group]):
                     conn, tenant, group_id, show_deleted=include_deleted, for_update=True
                 )
                 check_etag(group.etag, etag)
-                return change(conn, tenant, group)
+                changed, records = change(conn, tenant, group)
+                own = changelog.group(tenant, group, changed) if changed != group else None
+                changelog.record(
+                    conn, tenant, caller, request_id, [own, *records] if own else records
+                )
+                return changed
 
             return idempotency.once(conn, tenant, request_id, method, arguments, Group, run)
 
 
-def _modified(conn: sa.Connection, tenant: TenantRef, group: Group, change: Modification) -> Group:
-    """Write `change` and return the group after it: one new version when
-    anything changed, the same group (and etag) when nothing did. The group is
-    locked for update, so its counter moves by the delta from the read."""
+def _modified(
+    conn: sa.Connection, tenant: TenantRef, group: Group, change: Modification
+) -> tuple[Group, list[NewChange]]:
+    """Write `change` and return the group after it, with one record per
+    member added or removed: one new version when anything changed, the same
+    group (and etag) when nothing did. The group is locked for update, so its
+    counter moves by the delta from the read."""
     updated = _with_fields(group, change)
     added, removed = membership.apply(conn, tenant, group.id, change.members)
     if updated == group and not (added or removed):
-        return group
-    count = group.member_count + added - removed
+        return group, []
+    count = group.member_count + len(added) - len(removed)
     updated = membership.next_version(dataclasses.replace(updated, member_count=count))
     # Name uniqueness is checked here, last; the transaction then rolls the
     # member rows back with it.
     store.save(conn, tenant, updated)
-    return updated
+    records = changelog.members(tenant, group.id, ChangeKind.MEMBER_REMOVED, removed)
+    records += changelog.members(tenant, group.id, ChangeKind.MEMBER_ADDED, added)
+    return updated, records
 
 
 def _with_fields(group: Group, change: Modification) -> Group:

@@ -57,9 +57,9 @@ def limit(change: MemberChange) -> None:
 
 def apply(
     conn: sa.Connection, tenant: TenantRef, group_id: str, change: MemberChange
-) -> tuple[int, int]:
+) -> tuple[list[MemberRef], list[MemberRef]]:
     """Write a member change to the group's rows, refusing missing members and
-    cycles; returns (added, removed), the rows inserted and deleted. The
+    cycles; returns (added, removed), the members inserted and deleted. The
     group's own row (counter, version) is the caller's to write."""
     delta = _as_delta(conn, tenant, group_id, change)
     adding = resolve_members(conn, tenant, delta.add)

@@ -15,11 +15,18 @@ def dump(value: Any) -> dict[str, Any]:
     return {f.name: _dump(getattr(value, f.name)) for f in dataclasses.fields(value)}
 
 
+def dump_dict(values: dict[str, Any]) -> dict[str, Any]:
+    """A dict of domain values as a JSON-safe dict."""
+    return {key: _dump(value) for key, value in values.items()}
+
+
 def _dump(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, enum.Enum):
         return value.value
+    if isinstance(value, frozenset | set):
+        return sorted(_dump(item) for item in value)
     return value
 
 

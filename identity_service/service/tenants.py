@@ -8,6 +8,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from identity_service.domain.changes import ChangeKind
 from identity_service.domain.errors import InvalidField, MissingScope, NotFound
 from identity_service.domain.models import (
     Caller,
@@ -15,10 +16,11 @@ from identity_service.domain.models import (
     Page,
     Scope,
     Tenant,
+    TenantRef,
     TenantState,
     now,
 )
-from identity_service.service import paging
+from identity_service.service import changelog, paging
 from identity_service.service.access import OWN_TENANT, hash_secret, new_secret, require
 from identity_service.store import tenants as store
 from identity_service.store.engine import Database
@@ -45,7 +47,10 @@ class Tenants:
         _platform_admin(caller)
         _check_slug(slug)
         with self._db.write() as conn:
-            return store.insert_tenant(conn, slug, display_name, now())
+            tenant = store.insert_tenant(conn, slug, display_name, now())
+            ref = TenantRef(tenant.id, tenant.slug)
+            changelog.record(conn, ref, caller, "", [changelog.tenant_created(ref, tenant)])
+            return tenant
 
     def create_with_credential(
         self, caller: Caller, slug: str, display_name: str, *, scopes: Iterable[str]
@@ -58,6 +63,12 @@ class Tenants:
         with self._db.write() as conn:
             tenant = store.insert_tenant(conn, slug, display_name, now())
             credential, secret = _insert_credential(conn, tenant, parsed, "SCIM", None)
+            ref = TenantRef(tenant.id, tenant.slug)
+            records = [
+                changelog.tenant_created(ref, tenant),
+                changelog.credential(ref, ChangeKind.CREDENTIAL_CREATED, credential),
+            ]
+            changelog.record(conn, ref, caller, "", records)
         return tenant, credential, secret
 
     def get(self, caller: Caller, slug: str) -> Tenant:
@@ -86,10 +97,13 @@ class Tenants:
             tenant = store.get_tenant(conn, slug)
             if tenant is None:
                 raise NotFound(f"tenant {slug!r} not found")
-            if tenant.state != state:
-                store.set_tenant_state(conn, tenant.id, state, now())
+            if tenant.state == state:
+                return tenant
+            store.set_tenant_state(conn, tenant.id, state, now())
             updated = store.get_tenant(conn, slug)
-        assert updated is not None
+            assert updated is not None
+            ref = TenantRef(tenant.id, tenant.slug)
+            changelog.record(conn, ref, caller, "", [changelog.tenant_state(ref, state, updated)])
         return updated
 
 
@@ -135,7 +149,9 @@ class Credentials:
             raise InvalidField.of("credential.expire_time", "must be in the future")
         with self._db.write() as conn:
             tenant = self._tenant(conn, caller, tenant_slug)
-            return _insert_credential(conn, tenant, parsed, display_name, expire_time)
+            credential, secret = _insert_credential(conn, tenant, parsed, display_name, expire_time)
+            _record(conn, caller, tenant, ChangeKind.CREDENTIAL_CREATED, credential)
+            return credential, secret
 
     def get(self, caller: Caller, tenant_slug: str | None, credential_id: str) -> Credential:
         with self._db.read() as conn:
@@ -176,8 +192,23 @@ class Credentials:
             if credential.revoke_time is None:
                 store.update_credential(conn, credential_id, revoke_time=now())
                 credential = store.get_credential(conn, tenant, credential_id)
-        assert credential is not None
+                assert credential is not None
+                _record(conn, caller, tenant, ChangeKind.CREDENTIAL_REVOKED, credential)
         return credential
+
+
+def _record(
+    conn: sa.Connection,
+    caller: Caller,
+    tenant: Tenant | None,
+    kind: ChangeKind,
+    credential: Credential,
+) -> None:
+    """Log a tenant credential's change. Platform credentials (no tenant)
+    have no log: every log is a tenant's."""
+    if tenant is not None:
+        ref = TenantRef(tenant.id, tenant.slug)
+        changelog.record(conn, ref, caller, "", [changelog.credential(ref, kind, credential)])
 
 
 def _check_slug(slug: str) -> None:

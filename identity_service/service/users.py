@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from identity_service.domain.changes import NewChange
 from identity_service.domain.errors import (
     ExternalIdTaken,
     InvalidState,
@@ -16,6 +17,8 @@ from identity_service.domain.errors import (
 )
 from identity_service.domain.models import (
     Caller,
+    MemberRef,
+    MemberType,
     NewUser,
     Scope,
     TenantRef,
@@ -23,7 +26,7 @@ from identity_service.domain.models import (
     UserState,
     now,
 )
-from identity_service.service import idempotency, validation
+from identity_service.service import changelog, idempotency, validation
 from identity_service.service.scoped import TenantScoped, check_etag
 from identity_service.store import groups as group_store
 from identity_service.store import members as member_store
@@ -81,6 +84,9 @@ class Users(TenantScoped[User]):
 
             def run() -> User:
                 store.insert(conn, tenant, user)
+                changelog.record(
+                    conn, tenant, caller, request_id, [changelog.user(tenant, None, user)]
+                )
                 return user
 
             return idempotency.once(conn, tenant, request_id, "CreateUser", (new,), User, run)
@@ -151,9 +157,10 @@ class Users(TenantScoped[User]):
         def change(user: User) -> User:
             return dataclasses.replace(user, state=UserState.DELETED, delete_time=now())
 
-        def leave_groups(conn: sa.Connection, tenant: TenantRef, user: User) -> None:
+        def leave_groups(conn: sa.Connection, tenant: TenantRef, user: User) -> list[NewChange]:
             groups = member_store.leave_all(conn, tenant, user.id)
             group_store.add_to_count(conn, tenant, groups, -1, user.update_time)
+            return changelog.left_groups(tenant, MemberRef(MemberType.USER, user.id), groups)
 
         return self._mutate(
             caller,
@@ -205,10 +212,11 @@ class Users(TenantScoped[User]):
         change: Callable[[User], User],
         *,
         include_deleted: bool = False,
-        on_saved: Callable[[sa.Connection, TenantRef, User], None] | None = None,
+        on_saved: Callable[[sa.Connection, TenantRef, User], list[NewChange]] | None = None,
     ) -> User:
         """Load the user, check the etag, apply `change`, and save a new version
-        when it changed anything; `on_saved` runs in the same transaction."""
+        when it changed anything, with its change records; `on_saved` runs in
+        the same transaction and returns the records of what it changed."""
         with self._db.write() as conn:
             tenant = self._tenant(conn, caller, slug, Scope.WRITE)
 
@@ -222,8 +230,10 @@ class Users(TenantScoped[User]):
                     return user
                 changed = dataclasses.replace(changed, update_time=now(), version=user.version + 1)
                 store.save(conn, tenant, changed)
+                records = [changelog.user(tenant, user, changed)]
                 if on_saved is not None:
-                    on_saved(conn, tenant, changed)
+                    records += on_saved(conn, tenant, changed)
+                changelog.record(conn, tenant, caller, request_id, records)
                 return changed
 
             key = (user_id, arguments, etag)

@@ -4,6 +4,8 @@ from typing import Any
 
 import grpc
 from identity.v1 import (
+    change_service_pb2,
+    change_service_pb2_grpc,
     credential_service_pb2,
     credential_service_pb2_grpc,
     group_service_pb2,
@@ -15,10 +17,12 @@ from identity.v1 import (
 )
 
 from identity_service.service.access import Access
+from identity_service.service.changes import Changes
 from identity_service.service.groups import Groups
 from identity_service.service.tenants import Credentials, Tenants
 from identity_service.service.users import Users
 from identity_service.servicers.admin import CredentialServicer, TenantServicer
+from identity_service.servicers.changes import ChangeServicer
 from identity_service.servicers.groups import GroupServicer
 from identity_service.servicers.interceptor import Interceptor
 from identity_service.servicers.users import UserServicer
@@ -37,6 +41,7 @@ def add_to_server(server: grpc.aio.Server, db: Database) -> list[str]:
     credential_service_pb2_grpc.add_CredentialServiceServicer_to_server(
         CredentialServicer(Credentials(db)), server
     )
+    change_service_pb2_grpc.add_ChangeServiceServicer_to_server(ChangeServicer(Changes(db)), server)
     return [
         module.DESCRIPTOR.services_by_name[name].full_name
         for module, name in (
@@ -44,6 +49,7 @@ def add_to_server(server: grpc.aio.Server, db: Database) -> list[str]:
             (group_service_pb2, "GroupService"),
             (tenant_service_pb2, "TenantService"),
             (credential_service_pb2, "CredentialService"),
+            (change_service_pb2, "ChangeService"),
         )
     ]
 

@@ -5,6 +5,7 @@ and writes one log line per RPC. Secrets are never logged."""
 import asyncio
 import contextlib
 import contextvars
+import dataclasses
 import inspect
 import logging
 import time
@@ -17,12 +18,19 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from identity_service.domain.errors import DomainError, InvalidCredential
-from identity_service.domain.models import Caller
+from identity_service.domain.models import Caller, Origin
 from identity_service.service.access import Access
 
 ERROR_DOMAIN = "roster.identity.v1"
 # Health checks answer without a credential: orchestrators and load balancers call them.
 PUBLIC_PREFIXES = ("/grpc.health.v1.Health/",)
+
+# Call metadata a caller (the SCIM facade) sends to report the request it
+# calls for: recorded as the actor of changes, never trusted for access.
+ORIGIN_METHOD = "x-roster-origin-method"
+ORIGIN_PATH = "x-roster-origin-path"
+ORIGIN_CLIENT = "x-roster-origin-client"
+_ORIGIN_MAX = 512  # characters kept of each value
 
 _caller: contextvars.ContextVar[Caller] = contextvars.ContextVar("caller")
 _log = logging.getLogger("identity_service.rpc")
@@ -79,6 +87,19 @@ def _bearer(context: Context) -> str:
             if scheme.lower() == "bearer" and secret.strip():
                 return secret.strip()
     raise InvalidCredential("missing bearer credential: send 'authorization: Bearer <secret>'")
+
+
+def _origin(context: Context) -> Origin | None:
+    values = {
+        key: value[:_ORIGIN_MAX]
+        for key, value in context.invocation_metadata() or ()
+        if key in (ORIGIN_METHOD, ORIGIN_PATH, ORIGIN_CLIENT) and isinstance(value, str)
+    }
+    if not values:
+        return None
+    return Origin(
+        values.get(ORIGIN_METHOD, ""), values.get(ORIGIN_PATH, ""), values.get(ORIGIN_CLIENT, "")
+    )
 
 
 # Every kind of method handler, and how to rebuild one around a wrapped behavior.
@@ -141,6 +162,7 @@ class Interceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         status, tenant = "OK", "-"
         try:
             who = await asyncio.to_thread(self._access.authenticate, _bearer(context))
+            who = dataclasses.replace(who, origin=_origin(context))
             tenant = who.tenant_slug or "platform"
             token = _caller.set(who)
             try:

@@ -31,9 +31,9 @@ def _insert_ignoring_duplicates(conn: sa.Connection) -> Any:
 
 def add(
     conn: sa.Connection, tenant: TenantRef, group_id: str, refs: Sequence[MemberRef], at: datetime
-) -> int:
-    """Insert the members that are not there yet; returns how many were new."""
-    added = 0
+) -> list[MemberRef]:
+    """Insert the members that are not there yet; returns those that were new."""
+    added: list[MemberRef] = []
     for chunk in _chunks(refs):
         rows = [
             {
@@ -45,19 +45,25 @@ def add(
             }
             for ref in chunk
         ]
-        added += conn.execute(_insert_ignoring_duplicates(conn).values(rows)).rowcount
+        inserted = conn.execute(
+            _insert_ignoring_duplicates(conn).values(rows).returning(_c.member_id, _c.member_type)
+        )
+        added += [MemberRef(MemberType(row.member_type), row.member_id) for row in inserted]
     return added
 
 
-def remove(conn: sa.Connection, tenant: TenantRef, group_id: str, member_ids: Sequence[str]) -> int:
-    """Delete the named members that are there; returns how many were."""
-    removed = 0
+def remove(
+    conn: sa.Connection, tenant: TenantRef, group_id: str, member_ids: Sequence[str]
+) -> list[MemberRef]:
+    """Delete the named members that are there; returns those that were."""
+    removed: list[MemberRef] = []
     for chunk in _chunks(member_ids):
-        removed += conn.execute(
-            members.delete().where(
-                _c.tenant_id == tenant.id, _c.group_id == group_id, _c.member_id.in_(chunk)
-            )
-        ).rowcount
+        deleted = conn.execute(
+            members.delete()
+            .where(_c.tenant_id == tenant.id, _c.group_id == group_id, _c.member_id.in_(chunk))
+            .returning(_c.member_id, _c.member_type)
+        )
+        removed += [MemberRef(MemberType(row.member_type), row.member_id) for row in deleted]
     return removed
 
 

@@ -37,6 +37,12 @@ class TenantRow(SQLModel, table=True):
     state: str = Field(max_length=16)
     create_time: datetime = _time()
     update_time: datetime = _time()
+    # The seq of the tenant's last change record (store/changes.py): bumped
+    # at the end of every mutation's transaction, so writers of one tenant
+    # serialise on this row and seq order is commit order.
+    change_seq: int = Field(
+        default=0, sa_column=sa.Column(sa.BigInteger(), nullable=False, server_default="0")
+    )
 
 
 class CredentialRow(SQLModel, table=True):
@@ -152,6 +158,31 @@ class RequestRow(SQLModel, table=True):
     fingerprint: str = Field(max_length=64)
     response: dict[str, Any] = Field(sa_column=sa.Column(JSONDocument, nullable=False))
     create_time: datetime = _time()
+
+
+class ChangeRow(SQLModel, table=True):
+    """One record of a tenant's change log: gap-free `seq` per tenant, in
+    commit order (see store/changes.py)."""
+
+    __tablename__ = "changes"
+    __table_args__ = (
+        # Audit: the history of one resource.
+        sa.Index("ix_changes_resource", "tenant_id", "resource_type", "resource_id", "seq"),
+        # Retention: prune by age.
+        sa.Index("ix_changes_commit_time", "commit_time"),
+    )
+
+    tenant_id: int = Field(foreign_key="tenants.id", primary_key=True)
+    seq: int = Field(sa_column=sa.Column(sa.BigInteger(), primary_key=True, autoincrement=False))
+    kind: str = Field(max_length=32)
+    resource_type: str = Field(max_length=16)
+    resource_id: str = Field(max_length=63)
+    resource: str = Field(max_length=256)  # the resource name
+    snapshot: dict[str, Any] = Field(sa_column=sa.Column(JSONDocument, nullable=False))
+    changed_fields: list[str] = Field(sa_column=sa.Column(JSONDocument, nullable=False))
+    actor: dict[str, Any] = Field(sa_column=sa.Column(JSONDocument, nullable=False))
+    request_id: str = Field(default="", max_length=64)
+    commit_time: datetime = _time()
 
 
 metadata = SQLModel.metadata

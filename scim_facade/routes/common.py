@@ -24,13 +24,22 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
+def origin(request: Request) -> tuple[str, str, str]:
+    """The IdP's request as the change log records it: method, path (no
+    query string, which may carry filters with personal data) and client,
+    the first X-Forwarded-For address, else the peer."""
+    forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
+    client = forwarded or (request.client.host if request.client else "")
+    return request.method, request.url.path, client
+
+
 def scim_call(request: Request) -> Call:
     """A FastAPI dependency: the Call of this request."""
     state = request.app.state
     client: IdentityClient = state.client
     settings: Settings = state.settings
     base_url = str(request.base_url).rstrip("/") + PREFIX
-    return Call(client, settings, bearer_token(request), base_url)
+    return Call(client, settings, bearer_token(request), base_url, origin(request))
 
 
 _MEDIA_TYPES = ("application/scim+json", "application/json")

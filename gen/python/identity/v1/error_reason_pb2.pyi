@@ -82,6 +82,11 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """FAILED_PRECONDITION: undelete would give a second live resource a
     userName, externalId or displayName that is taken now.
     """
+    ERROR_REASON_CURSOR_EXPIRED: _ErrorReason.ValueType  # 52
+    """FAILED_PRECONDITION: the cursor points before the oldest record the
+    change log still keeps (retention); list the resources again and
+    continue from the cursor that list returns.
+    """
     ERROR_REASON_TOO_MANY_ITEMS: _ErrorReason.ValueType  # 60
     """RESOURCE_EXHAUSTED: the request carries more items than the server
     accepts in one call (ErrorInfo.metadata["limit"] gives the limit).
@@ -153,6 +158,11 @@ method (e.g. undeleting a live user, reactivating a deleted one).
 ERROR_REASON_UNDELETE_CONFLICT: ErrorReason.ValueType  # 51
 """FAILED_PRECONDITION: undelete would give a second live resource a
 userName, externalId or displayName that is taken now.
+"""
+ERROR_REASON_CURSOR_EXPIRED: ErrorReason.ValueType  # 52
+"""FAILED_PRECONDITION: the cursor points before the oldest record the
+change log still keeps (retention); list the resources again and
+continue from the cursor that list returns.
 """
 ERROR_REASON_TOO_MANY_ITEMS: ErrorReason.ValueType  # 60
 """RESOURCE_EXHAUSTED: the request carries more items than the server

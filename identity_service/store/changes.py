@@ -1,0 +1,133 @@
+"""SQL for the change log. None of these functions commits.
+
+The sequence. Each tenant row holds `change_seq`, the seq of its last
+record. `append` bumps it with one UPDATE ... RETURNING and inserts the
+records under the numbers it reserved. The UPDATE takes the tenant row's
+write lock, held until the transaction ends, so the writers of one tenant
+pass this point one at a time, each after the previous one committed (or
+rolled back, which gives its numbers back): seqs are gap-free, and seq
+order is commit order. A plain autoincrement id is neither: ids are drawn
+when a transaction starts writing, not when it commits, and a rolled-back
+id is lost. The use cases call `append` last in their transaction, so the
+row is locked only for the commit. SQLite serialises writers anyway
+(BEGIN IMMEDIATE, store/engine.py); on PostgreSQL the row lock does it,
+and other tenants' writers never wait for it."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from identity_service.domain.changes import Actor, Change, ChangeKind, NewChange, ResourceType
+from identity_service.domain.models import TenantRef
+from identity_service.store.schema import ChangeRow, as_utc
+from identity_service.store.tenants import tenants
+
+changes = ChangeRow.__table__  # type: ignore[attr-defined]
+_c = changes.c
+
+
+def _actor_json(actor: Actor) -> dict[str, Any]:
+    origin = {
+        k: v
+        for k, v in (("method", actor.method), ("path", actor.path), ("client", actor.client))
+        if v
+    }
+    return {"credential": actor.credential, **({"origin": origin} if origin else {})}
+
+
+def _actor(data: dict[str, Any]) -> Actor:
+    origin = data.get("origin") or {}
+    return Actor(
+        data.get("credential", ""),
+        origin.get("method", ""),
+        origin.get("path", ""),
+        origin.get("client", ""),
+    )
+
+
+def append(
+    conn: sa.Connection,
+    tenant: TenantRef,
+    records: Sequence[NewChange],
+    *,
+    actor: Actor,
+    request_id: str,
+    at: datetime,
+) -> list[int]:
+    """Number `records` after the tenant's last change and insert them;
+    returns their seqs. Call it last in the transaction (see above)."""
+    if not records:
+        return []
+    bump = (
+        tenants.update()
+        .where(tenants.c.id == tenant.id)
+        .values(change_seq=tenants.c.change_seq + len(records))
+        .returning(tenants.c.change_seq)
+    )
+    last: int = conn.execute(bump).scalar_one()
+    first = last - len(records) + 1
+    actor_json = _actor_json(actor)
+    rows = [
+        {
+            "tenant_id": tenant.id,
+            "seq": first + offset,
+            "kind": record.kind.value,
+            "resource_type": record.kind.resource_type.value,
+            "resource_id": record.resource_id,
+            "resource": record.resource,
+            "snapshot": record.snapshot,
+            "changed_fields": list(record.changed_fields),
+            "actor": actor_json,
+            "request_id": request_id,
+            "commit_time": at,
+        }
+        for offset, record in enumerate(records)
+    ]
+    conn.execute(changes.insert(), rows)
+    return list(range(first, last + 1))
+
+
+def last_seq(conn: sa.Connection, tenant: TenantRef) -> int:
+    """The seq of the tenant's last change (0 before the first)."""
+    query = sa.select(tenants.c.change_seq).where(tenants.c.id == tenant.id)
+    return int(conn.execute(query).scalar_one())
+
+
+def page(
+    conn: sa.Connection,
+    tenant: TenantRef,
+    *,
+    after: int,
+    limit: int,
+    resource_types: Sequence[ResourceType] = (),
+    kinds: Sequence[ChangeKind] = (),
+) -> list[Change]:
+    """Up to `limit` records with seq > `after`, in seq order, of the given
+    resource types and kinds (any when empty)."""
+    query = sa.select(changes).where(_c.tenant_id == tenant.id, _c.seq > after)
+    if resource_types:
+        query = query.where(_c.resource_type.in_([t.value for t in resource_types]))
+    if kinds:
+        query = query.where(_c.kind.in_([k.value for k in kinds]))
+    rows = conn.execute(query.order_by(_c.seq).limit(limit))
+    return [_to_change(tenant, row) for row in rows]
+
+
+def _to_change(tenant: TenantRef, row: Any) -> Change:
+    commit_time = as_utc(row.commit_time)
+    assert commit_time is not None
+    return Change(
+        tenant_id=tenant.id,
+        tenant_slug=tenant.slug,
+        seq=row.seq,
+        kind=ChangeKind(row.kind),
+        resource_id=row.resource_id,
+        resource=row.resource,
+        snapshot=row.snapshot,
+        changed_fields=tuple(row.changed_fields),
+        actor=_actor(row.actor),
+        request_id=row.request_id,
+        commit_time=commit_time,
+    )

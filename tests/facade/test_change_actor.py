@@ -1,0 +1,46 @@
+"""A SCIM request through the facade is the actor of the changes it makes:
+the change log records its method, path and client (issue 4)."""
+
+from fastapi.testclient import TestClient
+from identity.v1 import change_service_pb2_grpc
+
+from identity_service.store.engine import Database
+from tests.changes.conftest import watcher
+from tests.changes.support import kinds
+from tests.helpers import TenantAccess
+
+PATCH_INACTIVE = {
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    "Operations": [{"op": "replace", "path": "active", "value": False}],
+}
+
+
+def test_a_scim_patch_active_false_is_logged_as_a_deactivation_by_that_request(
+    scim: TestClient,
+    db: Database,
+    change_stub: change_service_pb2_grpc.ChangeServiceStub,
+    tenant: TenantAccess,
+) -> None:
+    """PATCH active=false -> USER_DEACTIVATED, actor PATCH /scim/v2/Users/{id}."""
+    log = watcher(db, change_stub, tenant)
+    created = scim.post("/scim/v2/Users", json={"userName": "alice"})
+    user_id = created.json()["id"]
+    start = log.last_cursor()
+
+    response = scim.patch(
+        f"/scim/v2/Users/{user_id}",
+        json=PATCH_INACTIVE,
+        headers={"X-Forwarded-For": "203.0.113.7, 10.0.0.1"},
+    )
+    assert response.status_code == 200, response.text
+    records = log.since(start)
+
+    assert kinds(records) == ["USER_DEACTIVATED"]
+    actor = records[0].actor
+    assert (actor.method, actor.path, actor.client) == (
+        "PATCH",
+        f"/scim/v2/Users/{user_id}",
+        "203.0.113.7",
+    )
+    assert actor.credential.startswith(f"tenants/{tenant.slug}/credentials/")
+    assert records[0].resource == f"tenants/{tenant.slug}/users/{user_id}"
