@@ -20,8 +20,10 @@ _Group: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 _ENVIRONMENT = """\
 environment:
   ROSTER_DATABASE_URL, ROSTER_LISTEN, ROSTER_TLS_CERT_FILE, ROSTER_TLS_KEY_FILE,
-  ROSTER_TLS_CLIENT_CA_FILE, ROSTER_SHUTDOWN_GRACE_SECONDS, ROSTER_LOG_LEVEL
-  set what the flags of the same name set; a flag wins over its variable.
+  ROSTER_TLS_CLIENT_CA_FILE, ROSTER_SHUTDOWN_GRACE_SECONDS, ROSTER_LOG_LEVEL,
+  ROSTER_CHANGE_RETENTION_DAYS set what the flags of the same name set; a flag
+  wins over its variable. ROSTER_WATCH_CHECKPOINT_SECONDS and
+  ROSTER_WATCH_POLL_SECONDS tune WatchChanges streams (default: 15 and 2).
 """
 
 
@@ -66,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_credentials(group, database)
     _add_reading(group, database, "users", commands.users_list, commands.users_get)
     _add_reading(group, database, "groups", commands.groups_list, commands.groups_get)
+    _add_changes(group, database)
     return parser
 
 
@@ -155,6 +158,23 @@ def _add_credentials(group: _Group, database: argparse.ArgumentParser) -> None:
     )
     revoke.add_argument("id", metavar="ID", help="the credential's id")
     _add_owner(revoke, required=True)
+
+
+def _add_changes(group: _Group, database: argparse.ArgumentParser) -> None:
+    changes = _commands(group, "changes", "maintain the change log")
+    prune = _command(
+        changes,
+        "prune",
+        commands.changes_prune,
+        "delete change records older than the retention",
+        database,
+    )
+    prune.add_argument(
+        "--change-retention-days",
+        type=_positive,
+        metavar="N",
+        help="keep the records of the last N days (default: 30)",
+    )
 
 
 def _add_owner(parser: argparse.ArgumentParser, *, required: bool) -> None:

@@ -25,6 +25,7 @@ from identity_service.domain.models import (
     TenantState,
     now,
 )
+from identity_service.service.changes import Changes
 from identity_service.service.groups import Groups
 from identity_service.service.tenants import OPERATOR, Credentials, Tenants
 from identity_service.service.users import Users
@@ -63,6 +64,18 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         server.run(settings)
     except (server.ListenError, server.NotMigrated) as exc:
         return fail(str(exc))
+    return 0
+
+
+def changes_prune(args: argparse.Namespace, settings: Settings) -> int:
+    """Delete the change records older than the retention, in every tenant."""
+    before = now() - timedelta(days=settings.change_retention_days)
+    db = Database.from_url(settings.database_url)
+    try:
+        deleted = Changes(db).prune(OPERATOR, before=before)
+    finally:
+        db.dispose()
+    print(f"pruned {deleted} change records committed before {before.isoformat()}")
     return 0
 
 

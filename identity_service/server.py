@@ -17,6 +17,8 @@ from grpc_reflection.v1alpha import reflection
 
 from identity_service import servicers
 from identity_service.service.access import Access
+from identity_service.service.feed import Feed
+from identity_service.service.watch import Watch
 from identity_service.settings import Settings
 from identity_service.store import migrate
 from identity_service.store.engine import Database
@@ -34,12 +36,14 @@ class NotMigrated(Exception):
 
 @dataclass(frozen=True)
 class Running:
-    """A started server, the port it is bound to, and its health servicer."""
+    """A started server, the port it is bound to, its health servicer, and
+    the feed that wakes its change streams."""
 
     server: grpc.aio.Server
     port: int
     health: HealthServicer
     services: tuple[str, ...]
+    feed: Feed
 
 
 async def start(settings: Settings, db: Database) -> Running:
@@ -51,18 +55,29 @@ async def start(settings: Settings, db: Database) -> Running:
         # same port would silently share its traffic instead of failing.
         options=[("grpc.so_reuseport", 0)],
     )
-    services = (*servicers.add_to_server(server, db), health.SERVICE_NAME, reflection.SERVICE_NAME)
+    feed = Feed(db, poll_seconds=settings.watch_poll_seconds)
+    watch = Watch(db, feed, checkpoint_seconds=settings.watch_checkpoint_seconds)
+    services = (
+        *servicers.add_to_server(server, db, watch),
+        health.SERVICE_NAME,
+        reflection.SERVICE_NAME,
+    )
     health_servicer = await _add_health(server, services)
     reflection.enable_server_reflection(services, server)
     port = _bind(server, settings)
+    feed.open()
     await server.start()
-    return Running(server, port, health_servicer, services)
+    return Running(server, port, health_servicer, services, feed)
 
 
 async def stop(running: Running, grace: float | None) -> None:
     """Report NOT_SERVING for every service, refuse new calls, and give the
-    calls in flight up to `grace` seconds before cancelling them."""
+    calls in flight up to `grace` seconds before cancelling them. Change
+    streams never end by themselves: closing the feed ends each with a last
+    checkpoint and UNAVAILABLE at once, so clients resume on another
+    replica and the grace period is not spent waiting for them."""
     await running.health.enter_graceful_shutdown()
+    await running.feed.close()
     await running.server.stop(grace)
 
 

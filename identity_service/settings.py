@@ -25,6 +25,14 @@ class Settings(BaseSettings):
     tls_client_ca_file: FilePath | None = None
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"
+    # WatchChanges: seconds between checkpoints of a stream, and between the
+    # process's polls of the watched tenants' logs (the fallback for writes
+    # on other replicas or a missed wake-up).
+    watch_checkpoint_seconds: float = Field(default=15.0, gt=0)
+    watch_poll_seconds: float = Field(default=2.0, gt=0)
+    # `identity-service changes prune` deletes change records older than this;
+    # a cursor into the pruned part of a log is CURSOR_EXPIRED.
+    change_retention_days: int = Field(default=30, ge=1)
 
     @field_validator("listen")
     @classmethod

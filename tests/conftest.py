@@ -27,24 +27,29 @@ from tests.helpers import Stubs, TenantAccess, new_credential, new_tenant
 T = TypeVar("T")
 
 
-class _ServerThread:
+class ServerThread:
     """The asyncio server on its own event loop in a background thread, so
     tests can call it with ordinary blocking stubs and real threads."""
 
-    def __init__(self, db: Database, database_url: str) -> None:
+    def __init__(self, db: Database, database_url: str, **settings: Any) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
-        settings = Settings(database_url=database_url, listen="127.0.0.1:0")
-        self.running = self._call(server_module.start(settings, db))
+        # Change streams checkpoint often, so tests see idle streams' checkpoints.
+        settings = {"watch_checkpoint_seconds": 0.5, **settings}
+        configured = Settings(database_url=database_url, listen="127.0.0.1:0", **settings)
+        self.running = self._call(server_module.start(configured, db))
 
     def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=30)
 
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(server_module.stop(self.running, 0), self._loop).result(
-            timeout=30
-        )
+    def stop(self, grace: float = 0) -> None:
+        """Stop the server and its loop; once stopped, do nothing."""
+        if not self._thread.is_alive():
+            return
+        asyncio.run_coroutine_threadsafe(
+            server_module.stop(self.running, grace), self._loop
+        ).result(timeout=30)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=30)
 
@@ -66,7 +71,7 @@ def db(database_url: str) -> Iterator[Database]:
 @pytest.fixture(scope="session")
 def target(db: Database, database_url: str) -> Iterator[str]:
     """host:port of the running identity_service."""
-    server = _ServerThread(db, database_url)
+    server = ServerThread(db, database_url)
     yield f"127.0.0.1:{server.running.port}"
     server.stop()
 

@@ -243,3 +243,11 @@ def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     result = cli("serve", "--listen", "127.0.0.1:0", url=f"sqlite:///{tmp_path / 'new.db'}")
     assert result.returncode == 1
     assert "run `identity-service migrate` first" in result.stderr
+
+
+def test_changes_prune_keeps_the_records_within_retention(acme: str, url: str) -> None:
+    """`changes prune` deletes only records older than the retention (default 30 days)."""
+    pruned = cli("changes", "prune", "--change-retention-days", "1", url=url)
+
+    assert pruned.returncode == 0, pruned.stderr
+    assert pruned.stdout.startswith("pruned 0 change records")

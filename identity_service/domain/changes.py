@@ -87,3 +87,13 @@ class Change:
     @property
     def resource_type(self) -> ResourceType:
         return self.kind.resource_type
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A change stream's position: every record of the tenant's log up to
+    `seq` was sent or filtered out, as the log stood at `time`."""
+
+    tenant_id: int
+    seq: int
+    time: datetime

@@ -146,6 +146,13 @@ class CursorExpired(DomainError):
     reason = "CURSOR_EXPIRED"
 
 
+class ShuttingDown(DomainError):
+    """The server is shutting down: retry on another replica."""
+
+    code = "UNAVAILABLE"
+    reason = "SHUTTING_DOWN"
+
+
 class TooManyItems(DomainError):
     code = "RESOURCE_EXHAUSTED"
     reason = "TOO_MANY_ITEMS"

@@ -170,6 +170,8 @@ class Page(Generic[T]):
     items: list[T]
     next_page_token: str
     total_size: int | None = None
+    # The change log position the page was read at (service/changes.py).
+    change_cursor: str = ""
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,24 @@ class Access:
             self._touch(credential.id)
         return Caller(credential.id, row.tenant_id, row.tenant_slug, credential.scopes)
 
+    def recheck(self, caller: Caller) -> None:
+        """Refuse `caller` as `authenticate` would now: for calls that outlive
+        their authentication (change streams), once the credential is revoked
+        or expired or its tenant suspended."""
+        with self._db.read() as conn:
+            tenant = (
+                tenant_store.get_tenant(conn, caller.tenant_slug) if caller.tenant_slug else None
+            )
+            credential = tenant_store.get_credential(conn, tenant, caller.credential_id)
+        if (
+            credential is None
+            or credential.revoke_time
+            or (credential.expire_time and credential.expire_time <= now())
+        ):
+            raise InvalidCredential("the bearer token is not valid")
+        if tenant is not None and tenant.state == TenantState.SUSPENDED:
+            raise TenantSuspended("the tenant is suspended")
+
     def _touch(self, credential_id: str) -> None:
         with self._db.write() as conn:
             tenant_store.update_credential(conn, credential_id, last_use_time=now())

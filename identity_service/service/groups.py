@@ -28,6 +28,7 @@ from identity_service.domain.models import (
     now,
 )
 from identity_service.service import changelog, idempotency, membership, paging, validation
+from identity_service.service.changes import change_cursor
 from identity_service.service.membership import Delta, MemberChange, Replacement
 from identity_service.service.scoped import TenantScoped, check_etag
 from identity_service.store import groups as store
@@ -244,6 +245,7 @@ class Groups(TenantScoped[Group]):
     ) -> Page[Member]:
         with self._db.read() as conn:
             tenant = self._tenant(conn, caller, slug, Scope.READ)
+            cursor = change_cursor(conn, tenant)
             group = self._find(conn, tenant, group_id)
             token_query = paging.fingerprint("members", tenant.id, group_id)
             items, key = member_store.list_page(
@@ -253,7 +255,7 @@ class Groups(TenantScoped[Group]):
                 limit=paging.page_size(page_size, MAX_MEMBER_PAGE),
                 after=paging.decode(page_token, token_query),
             )
-        return Page(items, paging.encode(token_query, key), group.member_count)
+        return Page(items, paging.encode(token_query, key), group.member_count, cursor)
 
     def list_memberships(
         self,

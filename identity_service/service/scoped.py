@@ -9,6 +9,7 @@ from identity_service.domain.errors import EtagMismatch, InvalidField, NotFound,
 from identity_service.domain.models import Caller, ListQuery, Page, Scope, TenantRef
 from identity_service.service import paging
 from identity_service.service.access import Access, require
+from identity_service.service.changes import change_cursor
 from identity_service.store.engine import Database
 from identity_service.store.resources import Resources
 
@@ -84,6 +85,7 @@ class TenantScoped(Generic[T]):
             raise InvalidField.of("skip", "must not be negative")
         with self._db.read() as conn:
             tenant = self._tenant(conn, caller, slug, Scope.READ)
+            cursor = change_cursor(conn, tenant)
             token_query = paging.fingerprint(
                 self._kind, tenant.id, query.filter, query.order_by, query.show_deleted
             )
@@ -98,4 +100,4 @@ class TenantScoped(Generic[T]):
                 after=paging.decode(query.page_token, token_query),
             )
             total = self._resources.count(conn, tenant, query.filter, query.show_deleted)
-        return Page(items, paging.encode(token_query, key), total)
+        return Page(items, paging.encode(token_query, key), total, cursor)

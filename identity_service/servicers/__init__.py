@@ -21,6 +21,7 @@ from identity_service.service.changes import Changes
 from identity_service.service.groups import Groups
 from identity_service.service.tenants import Credentials, Tenants
 from identity_service.service.users import Users
+from identity_service.service.watch import Watch
 from identity_service.servicers.admin import CredentialServicer, TenantServicer
 from identity_service.servicers.changes import ChangeServicer
 from identity_service.servicers.groups import GroupServicer
@@ -33,7 +34,7 @@ def interceptors(access: Access) -> "list[grpc.aio.ServerInterceptor[Any, Any]]"
     return [Interceptor(access)]
 
 
-def add_to_server(server: grpc.aio.Server, db: Database) -> list[str]:
+def add_to_server(server: grpc.aio.Server, db: Database, watch: Watch) -> list[str]:
     """Register every identity.v1 service; returns their full names."""
     user_service_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(Users(db)), server)
     group_service_pb2_grpc.add_GroupServiceServicer_to_server(GroupServicer(Groups(db)), server)
@@ -41,7 +42,9 @@ def add_to_server(server: grpc.aio.Server, db: Database) -> list[str]:
     credential_service_pb2_grpc.add_CredentialServiceServicer_to_server(
         CredentialServicer(Credentials(db)), server
     )
-    change_service_pb2_grpc.add_ChangeServiceServicer_to_server(ChangeServicer(Changes(db)), server)
+    change_service_pb2_grpc.add_ChangeServiceServicer_to_server(
+        ChangeServicer(Changes(db), watch), server
+    )
     return [
         module.DESCRIPTOR.services_by_name[name].full_name
         for module, name in (

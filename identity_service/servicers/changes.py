@@ -1,23 +1,27 @@
-"""identity.v1.ChangeService: adapts ListChanges to the change log, and
-change records to identity.v1.Change."""
+"""identity.v1.ChangeService: adapts ListChanges and WatchChanges to the
+change log, and change records to identity.v1.Change."""
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
 from google.protobuf import struct_pb2
 from identity.v1 import change_pb2, change_service_pb2, change_service_pb2_grpc
 
-from identity_service.domain.changes import Change, ChangeKind, ResourceType
+from identity_service.domain.changes import Change, ChangeKind, Checkpoint, ResourceType
 from identity_service.domain.errors import InvalidField
 from identity_service.service import changes
 from identity_service.service.changes import Changes
+from identity_service.service.watch import Filters, Watch
 from identity_service.servicers import names
 from identity_service.servicers.convert import timestamp
 from identity_service.servicers.interceptor import caller
 
 Context = grpc.aio.ServicerContext[Any, Any]
 _Proto = change_pb2.Change
+_Event = change_service_pb2.WatchChangesResponse
 
 
 def _kinds(values: Any) -> list[ChangeKind]:
@@ -52,9 +56,17 @@ def change(record: Change) -> change_pb2.Change:
     )
 
 
+def checkpoint(position: Checkpoint) -> _Event.Checkpoint:
+    return _Event.Checkpoint(
+        cursor=changes.encode_cursor(position.tenant_id, position.seq),
+        time=timestamp(position.time),
+    )
+
+
 class ChangeServicer(change_service_pb2_grpc.ChangeServiceServicer):
-    def __init__(self, log: Changes) -> None:
+    def __init__(self, log: Changes, watch: Watch) -> None:
         self._log = log
+        self._watch = watch
 
     async def ListChanges(
         self, request: change_service_pb2.ListChangesRequest, context: Context
@@ -73,3 +85,19 @@ class ChangeServicer(change_service_pb2_grpc.ChangeServiceServicer):
         return change_service_pb2.ListChangesResponse(
             changes=[change(c) for c in page.items], next_page_token=page.next_page_token
         )
+
+    async def WatchChanges(
+        self, request: change_service_pb2.WatchChangesRequest, context: Context
+    ) -> AsyncIterator[change_service_pb2.WatchChangesResponse]:
+        events = self._watch.follow(
+            caller(),
+            names.tenant(request.parent),
+            start_cursor=request.start_cursor,
+            filters=Filters(_resource_types(request.resource_types), _kinds(request.kinds)),
+        )
+        async with contextlib.aclosing(events):
+            async for event in events:
+                if isinstance(event, Checkpoint):
+                    yield _Event(checkpoint=checkpoint(event))
+                else:
+                    yield _Event(change=change(event))

@@ -62,6 +62,7 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
             groups=[convert.group(g) for g in page.items],
             next_page_token=page.next_page_token,
             total_size=page.total_size or 0,
+            change_cursor=page.change_cursor,
         )
 
     async def BatchGetGroups(
@@ -186,6 +187,7 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
             members=[convert.member(slug, m) for m in page.items],
             next_page_token=page.next_page_token,
             total_size=page.total_size or 0,
+            change_cursor=page.change_cursor,
         )
 
     async def ListMemberships(

@@ -168,8 +168,12 @@ class Interceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             try:
                 yield
             finally:
-                _caller.reset(token)
-        except asyncio.CancelledError:
+                # grpc closes a stream the client cancelled from another
+                # context, where the token cannot be reset (ValueError); the
+                # RPC's own context ends with the call, so nothing leaks.
+                with contextlib.suppress(ValueError):
+                    _caller.reset(token)
+        except (asyncio.CancelledError, GeneratorExit):
             status = "CANCELLED"
             raise
         except DomainError as error:

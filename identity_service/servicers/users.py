@@ -49,6 +49,7 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
             users=[convert.user(u) for u in page.items],
             next_page_token=page.next_page_token,
             total_size=page.total_size or 0,
+            change_cursor=page.change_cursor,
         )
 
     async def BatchGetUsers(

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from identity_service.domain.changes import Actor, Change, ChangeKind, NewChange, ResourceType
 from identity_service.domain.models import TenantRef
+from identity_service.store.engine import note_change
 from identity_service.store.schema import ChangeRow, as_utc
 from identity_service.store.tenants import tenants
 
@@ -86,6 +87,7 @@ def append(
         for offset, record in enumerate(records)
     ]
     conn.execute(changes.insert(), rows)
+    note_change(conn, tenant.id)
     return list(range(first, last + 1))
 
 
@@ -93,6 +95,28 @@ def last_seq(conn: sa.Connection, tenant: TenantRef) -> int:
     """The seq of the tenant's last change (0 before the first)."""
     query = sa.select(tenants.c.change_seq).where(tenants.c.id == tenant.id)
     return int(conn.execute(query).scalar_one())
+
+
+def first_seq(conn: sa.Connection, tenant: TenantRef) -> int:
+    """The seq of the tenant's oldest kept record; the next seq when pruning
+    removed every record."""
+    query = sa.select(sa.func.min(_c.seq)).where(_c.tenant_id == tenant.id)
+    oldest = conn.execute(query).scalar_one()
+    return int(oldest) if oldest is not None else last_seq(conn, tenant) + 1
+
+
+def prune(conn: sa.Connection, tenant: TenantRef, *, before: datetime) -> int:
+    """Delete the tenant's records up to the last one committed before
+    `before`; returns how many. The log only ever loses a prefix: commit
+    times are taken before the log lock, so a few may be out of seq order,
+    and deleting by time alone could leave a hole."""
+    horizon = conn.execute(
+        sa.select(sa.func.max(_c.seq)).where(_c.tenant_id == tenant.id, _c.commit_time < before)
+    ).scalar_one()
+    if horizon is None:
+        return 0
+    deleted = conn.execute(changes.delete().where(_c.tenant_id == tenant.id, _c.seq <= horizon))
+    return int(deleted.rowcount)
 
 
 def page(

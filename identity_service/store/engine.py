@@ -3,8 +3,9 @@
 functions, which never commit."""
 
 import sqlite3
+import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,18 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# conn.info key: the tenants whose change log the open write transaction appended to.
+_CHANGED_TENANTS = "roster_changed_tenants"
+
+# Called after a write transaction committed, with the tenants whose change
+# log it appended to; in the writer's thread.
+CommitListener = Callable[[frozenset[int]], None]
+
+
+def note_change(conn: sa.Connection, tenant_id: int) -> None:
+    """Remember that this write transaction appended to `tenant_id`'s log, so
+    the commit listeners hear of it once it commits."""
+    conn.info.setdefault(_CHANGED_TENANTS, set()).add(tenant_id)
 
 
 def fold(text: str) -> str:
@@ -85,6 +98,8 @@ class Database:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self._listeners: tuple[CommitListener, ...] = ()
+        self._listeners_lock = threading.Lock()
 
     @classmethod
     def from_url(cls, database_url: str) -> "Database":
@@ -93,11 +108,24 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
         """A read-write transaction: committed on success, rolled back on error."""
-        with (
-            self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn,
-            conn.begin(),
-        ):
-            yield conn
+        with self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
+            # conn.info outlives the checkout (it is the pooled connection's).
+            conn.info[_CHANGED_TENANTS] = set()
+            with conn.begin():
+                yield conn
+            changed = frozenset(conn.info.pop(_CHANGED_TENANTS))
+        if changed:
+            for listener in self._listeners:
+                listener(changed)
+
+    def add_commit_listener(self, listener: CommitListener) -> None:
+        """Call `listener` after every commit that appended to a change log."""
+        with self._listeners_lock:
+            self._listeners = (*self._listeners, listener)
+
+    def remove_commit_listener(self, listener: CommitListener) -> None:
+        with self._listeners_lock:
+            self._listeners = tuple(x for x in self._listeners if x is not listener)
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from google.protobuf import json_format
 from identity.v1 import change_pb2, change_service_pb2, change_service_pb2_grpc
 
+from tests.changes.streams import Stream
+
 Change = change_pb2.Change
 Kind = change_pb2.Change.Kind
 
@@ -36,6 +38,11 @@ class Log:
 
     def since(self, cursor: str) -> list[Change]:
         return self.all(start_cursor=cursor)
+
+    def watch(self, **fields: object) -> Stream:
+        """An open WatchChanges stream of this log."""
+        request = change_service_pb2.WatchChangesRequest(parent=self.parent, **fields)  # type: ignore[arg-type]
+        return Stream(self.stub, request, self.metadata)
 
     def last_cursor(self) -> str:
         records = self.all()

@@ -24,10 +24,11 @@ _sym_db = _symbol_database.Default()
 
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from identity.v1 import change_pb2 as identity_dot_v1_dot_change__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n identity/v1/change_service.proto\x12\x0bidentity.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x18identity/v1/change.proto\"\xe5\x01\n\x12ListChangesRequest\x12/\n\x06parent\x18\x01 \x01(\tB\x1f\xe2\x41\x01\x02\xfa\x41\x18\n\x16identity.roster/Tenant\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x38\n\x0eresource_types\x18\x04 \x03(\x0e\x32 .identity.v1.Change.ResourceType\x12\'\n\x05kinds\x18\x05 \x03(\x0e\x32\x18.identity.v1.Change.Kind\x12\x14\n\x0cstart_cursor\x18\x06 \x01(\t\"T\n\x13ListChangesResponse\x12$\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x13.identity.v1.Change\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2a\n\rChangeService\x12P\n\x0bListChanges\x12\x1f.identity.v1.ListChangesRequest\x1a .identity.v1.ListChangesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n identity/v1/change_service.proto\x12\x0bidentity.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18identity/v1/change.proto\"\xe5\x01\n\x12ListChangesRequest\x12/\n\x06parent\x18\x01 \x01(\tB\x1f\xe2\x41\x01\x02\xfa\x41\x18\n\x16identity.roster/Tenant\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x38\n\x0eresource_types\x18\x04 \x03(\x0e\x32 .identity.v1.Change.ResourceType\x12\'\n\x05kinds\x18\x05 \x03(\x0e\x32\x18.identity.v1.Change.Kind\x12\x14\n\x0cstart_cursor\x18\x06 \x01(\t\"T\n\x13ListChangesResponse\x12$\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x13.identity.v1.Change\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xbf\x01\n\x13WatchChangesRequest\x12/\n\x06parent\x18\x01 \x01(\tB\x1f\xe2\x41\x01\x02\xfa\x41\x18\n\x16identity.roster/Tenant\x12\x14\n\x0cstart_cursor\x18\x02 \x01(\t\x12\x38\n\x0eresource_types\x18\x03 \x03(\x0e\x32 .identity.v1.Change.ResourceType\x12\'\n\x05kinds\x18\x04 \x03(\x0e\x32\x18.identity.v1.Change.Kind\"\xd2\x01\n\x14WatchChangesResponse\x12%\n\x06\x63hange\x18\x01 \x01(\x0b\x32\x13.identity.v1.ChangeH\x00\x12\x42\n\ncheckpoint\x18\x02 \x01(\x0b\x32,.identity.v1.WatchChangesResponse.CheckpointH\x00\x1a\x46\n\nCheckpoint\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\t\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x07\n\x05\x65vent2\xb8\x01\n\rChangeService\x12P\n\x0bListChanges\x12\x1f.identity.v1.ListChangesRequest\x1a .identity.v1.ListChangesResponse\x12U\n\x0cWatchChanges\x12 .identity.v1.WatchChangesRequest\x1a!.identity.v1.WatchChangesResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,10 +37,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_LISTCHANGESREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_LISTCHANGESREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\030\n\026identity.roster/Tenant'
-  _globals['_LISTCHANGESREQUEST']._serialized_start=136
-  _globals['_LISTCHANGESREQUEST']._serialized_end=365
-  _globals['_LISTCHANGESRESPONSE']._serialized_start=367
-  _globals['_LISTCHANGESRESPONSE']._serialized_end=451
-  _globals['_CHANGESERVICE']._serialized_start=453
-  _globals['_CHANGESERVICE']._serialized_end=550
+  _globals['_WATCHCHANGESREQUEST'].fields_by_name['parent']._loaded_options = None
+  _globals['_WATCHCHANGESREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\030\n\026identity.roster/Tenant'
+  _globals['_LISTCHANGESREQUEST']._serialized_start=169
+  _globals['_LISTCHANGESREQUEST']._serialized_end=398
+  _globals['_LISTCHANGESRESPONSE']._serialized_start=400
+  _globals['_LISTCHANGESRESPONSE']._serialized_end=484
+  _globals['_WATCHCHANGESREQUEST']._serialized_start=487
+  _globals['_WATCHCHANGESREQUEST']._serialized_end=678
+  _globals['_WATCHCHANGESRESPONSE']._serialized_start=681
+  _globals['_WATCHCHANGESRESPONSE']._serialized_end=891
+  _globals['_WATCHCHANGESRESPONSE_CHECKPOINT']._serialized_start=812
+  _globals['_WATCHCHANGESRESPONSE_CHECKPOINT']._serialized_end=882
+  _globals['_CHANGESERVICE']._serialized_start=894
+  _globals['_CHANGESERVICE']._serialized_end=1078
 # @@protoc_insertion_point(module_scope)

@@ -6,6 +6,7 @@ isort:skip_file
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from identity.v1 import change_pb2 as _change_pb2
 import builtins as _builtins
@@ -90,3 +91,99 @@ class ListChangesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListChangesResponse: _TypeAlias = ListChangesResponse  # noqa: Y015
+
+@_typing.final
+class WatchChangesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARENT_FIELD_NUMBER: _builtins.int
+    START_CURSOR_FIELD_NUMBER: _builtins.int
+    RESOURCE_TYPES_FIELD_NUMBER: _builtins.int
+    KINDS_FIELD_NUMBER: _builtins.int
+    parent: _builtins.str
+    """"tenants/{tenant}", or "tenants/-" for the caller's own tenant."""
+    start_cursor: _builtins.str
+    """Start after this record (a Change.cursor or a Checkpoint.cursor);
+    empty: after the tenant's last record now, i.e. only future changes.
+    """
+    @_builtins.property
+    def resource_types(self) -> _containers.RepeatedScalarFieldContainer[_change_pb2.Change.ResourceType.ValueType]:
+        """Only records about these resource types (any when empty)."""
+
+    @_builtins.property
+    def kinds(self) -> _containers.RepeatedScalarFieldContainer[_change_pb2.Change.Kind.ValueType]:
+        """Only records of these kinds (any when empty)."""
+
+    def __init__(
+        self,
+        *,
+        parent: _builtins.str = ...,
+        start_cursor: _builtins.str = ...,
+        resource_types: _abc.Iterable[_change_pb2.Change.ResourceType.ValueType] | None = ...,
+        kinds: _abc.Iterable[_change_pb2.Change.Kind.ValueType] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kinds", b"kinds", "parent", b"parent", "resource_types", b"resource_types", "start_cursor", b"start_cursor"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchChangesRequest: _TypeAlias = WatchChangesRequest  # noqa: Y015
+
+@_typing.final
+class WatchChangesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class Checkpoint(_message.Message):
+        """The position of a stream in its tenant's log: every record up to it
+        has been sent or filtered out.
+        """
+
+        DESCRIPTOR: _descriptor.Descriptor
+
+        CURSOR_FIELD_NUMBER: _builtins.int
+        TIME_FIELD_NUMBER: _builtins.int
+        cursor: _builtins.str
+        """Resume after this position with WatchChangesRequest.start_cursor or
+        ListChangesRequest.start_cursor.
+        """
+        @_builtins.property
+        def time(self) -> _timestamp_pb2.Timestamp:
+            """When the server read the log up to the cursor."""
+
+        def __init__(
+            self,
+            *,
+            cursor: _builtins.str = ...,
+            time: _timestamp_pb2.Timestamp | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["time", b"time"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["cursor", b"cursor", "time", b"time"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    CHANGE_FIELD_NUMBER: _builtins.int
+    CHECKPOINT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def change(self) -> _change_pb2.Change:
+        """The next record."""
+
+    @_builtins.property
+    def checkpoint(self) -> Global___WatchChangesResponse.Checkpoint: ...
+    def __init__(
+        self,
+        *,
+        change: _change_pb2.Change | None = ...,
+        checkpoint: Global___WatchChangesResponse.Checkpoint | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["change", b"change", "checkpoint", b"checkpoint", "event", b"event"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["change", b"change", "checkpoint", b"checkpoint", "event", b"event"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["change", "checkpoint"]  # noqa: Y015
+    _WhichOneofArgType_event: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_event) -> _WhichOneofReturnType_event | None: ...
+
+Global___WatchChangesResponse: _TypeAlias = WatchChangesResponse  # noqa: Y015

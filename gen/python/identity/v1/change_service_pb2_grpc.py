@@ -45,6 +45,11 @@ class ChangeServiceStub:
                 request_serializer=identity_dot_v1_dot_change__service__pb2.ListChangesRequest.SerializeToString,
                 response_deserializer=identity_dot_v1_dot_change__service__pb2.ListChangesResponse.FromString,
                 _registered_method=True)
+        self.WatchChanges = channel.unary_stream(
+                '/identity.v1.ChangeService/WatchChanges',
+                request_serializer=identity_dot_v1_dot_change__service__pb2.WatchChangesRequest.SerializeToString,
+                response_deserializer=identity_dot_v1_dot_change__service__pb2.WatchChangesResponse.FromString,
+                _registered_method=True)
 
 
 class ChangeServiceServicer:
@@ -61,7 +66,25 @@ class ChangeServiceServicer:
         (from the beginning of the log when empty). NOT_FOUND for another
         tenant; INVALID_ARGUMENT for a bad page token (INVALID_PAGE_TOKEN), a
         cursor of another tenant or a malformed one, or an unspecified
-        resource type or kind in a filter (INVALID_FIELD).
+        resource type or kind in a filter (INVALID_FIELD); FAILED_PRECONDITION
+        (CURSOR_EXPIRED) for a cursor older than the log's retention.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchChanges(self, request, context):
+        """Streams change records in log order after start_cursor (from "now" when
+        empty): first the backlog, then each change as it commits. Ordered,
+        at-least-once, each record once in normal operation. Checkpoints carry
+        the cursor to resume from: one when the backlog is delivered, then
+        periodically, so idle streams and filtered-out records still advance
+        it. NOT_FOUND for another tenant; INVALID_ARGUMENT and
+        FAILED_PRECONDITION (CURSOR_EXPIRED) as ListChanges; UNAVAILABLE
+        (SHUTTING_DOWN) after a last checkpoint when the server shuts down:
+        resume from that checkpoint on another replica. An open stream ends
+        with UNAUTHENTICATED or PERMISSION_DENIED (TENANT_SUSPENDED) soon after
+        its credential is revoked or expires, or its tenant is suspended.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -74,6 +97,11 @@ def add_ChangeServiceServicer_to_server(servicer, server):
                     servicer.ListChanges,
                     request_deserializer=identity_dot_v1_dot_change__service__pb2.ListChangesRequest.FromString,
                     response_serializer=identity_dot_v1_dot_change__service__pb2.ListChangesResponse.SerializeToString,
+            ),
+            'WatchChanges': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchChanges,
+                    request_deserializer=identity_dot_v1_dot_change__service__pb2.WatchChangesRequest.FromString,
+                    response_serializer=identity_dot_v1_dot_change__service__pb2.WatchChangesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -109,6 +137,33 @@ class ChangeService:
             '/identity.v1.ChangeService/ListChanges',
             identity_dot_v1_dot_change__service__pb2.ListChangesRequest.SerializeToString,
             identity_dot_v1_dot_change__service__pb2.ListChangesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/identity.v1.ChangeService/WatchChanges',
+            identity_dot_v1_dot_change__service__pb2.WatchChangesRequest.SerializeToString,
+            identity_dot_v1_dot_change__service__pb2.WatchChangesResponse.FromString,
             options,
             channel_credentials,
             insecure,

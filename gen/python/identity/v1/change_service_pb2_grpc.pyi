@@ -44,7 +44,21 @@ class ChangeServiceStub:
     (from the beginning of the log when empty). NOT_FOUND for another
     tenant; INVALID_ARGUMENT for a bad page token (INVALID_PAGE_TOKEN), a
     cursor of another tenant or a malformed one, or an unspecified
-    resource type or kind in a filter (INVALID_FIELD).
+    resource type or kind in a filter (INVALID_FIELD); FAILED_PRECONDITION
+    (CURSOR_EXPIRED) for a cursor older than the log's retention.
+    """
+    WatchChanges: _grpc.UnaryStreamMultiCallable[_change_service_pb2.WatchChangesRequest, _change_service_pb2.WatchChangesResponse]
+    """Streams change records in log order after start_cursor (from "now" when
+    empty): first the backlog, then each change as it commits. Ordered,
+    at-least-once, each record once in normal operation. Checkpoints carry
+    the cursor to resume from: one when the backlog is delivered, then
+    periodically, so idle streams and filtered-out records still advance
+    it. NOT_FOUND for another tenant; INVALID_ARGUMENT and
+    FAILED_PRECONDITION (CURSOR_EXPIRED) as ListChanges; UNAVAILABLE
+    (SHUTTING_DOWN) after a last checkpoint when the server shuts down:
+    resume from that checkpoint on another replica. An open stream ends
+    with UNAUTHENTICATED or PERMISSION_DENIED (TENANT_SUSPENDED) soon after
+    its credential is revoked or expires, or its tenant is suspended.
     """
 
 @_typing.type_check_only
@@ -63,7 +77,21 @@ class ChangeServiceAsyncStub(ChangeServiceStub):
     (from the beginning of the log when empty). NOT_FOUND for another
     tenant; INVALID_ARGUMENT for a bad page token (INVALID_PAGE_TOKEN), a
     cursor of another tenant or a malformed one, or an unspecified
-    resource type or kind in a filter (INVALID_FIELD).
+    resource type or kind in a filter (INVALID_FIELD); FAILED_PRECONDITION
+    (CURSOR_EXPIRED) for a cursor older than the log's retention.
+    """
+    WatchChanges: _aio.UnaryStreamMultiCallable[_change_service_pb2.WatchChangesRequest, _change_service_pb2.WatchChangesResponse]  # type: ignore[assignment]
+    """Streams change records in log order after start_cursor (from "now" when
+    empty): first the backlog, then each change as it commits. Ordered,
+    at-least-once, each record once in normal operation. Checkpoints carry
+    the cursor to resume from: one when the backlog is delivered, then
+    periodically, so idle streams and filtered-out records still advance
+    it. NOT_FOUND for another tenant; INVALID_ARGUMENT and
+    FAILED_PRECONDITION (CURSOR_EXPIRED) as ListChanges; UNAVAILABLE
+    (SHUTTING_DOWN) after a last checkpoint when the server shuts down:
+    resume from that checkpoint on another replica. An open stream ends
+    with UNAUTHENTICATED or PERMISSION_DENIED (TENANT_SUSPENDED) soon after
+    its credential is revoked or expires, or its tenant is suspended.
     """
 
 class ChangeServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -85,7 +113,27 @@ class ChangeServiceServicer(metaclass=_abc_1.ABCMeta):
         (from the beginning of the log when empty). NOT_FOUND for another
         tenant; INVALID_ARGUMENT for a bad page token (INVALID_PAGE_TOKEN), a
         cursor of another tenant or a malformed one, or an unspecified
-        resource type or kind in a filter (INVALID_FIELD).
+        resource type or kind in a filter (INVALID_FIELD); FAILED_PRECONDITION
+        (CURSOR_EXPIRED) for a cursor older than the log's retention.
+        """
+
+    @_abc_1.abstractmethod
+    def WatchChanges(
+        self,
+        request: _change_service_pb2.WatchChangesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_change_service_pb2.WatchChangesResponse], _abc.AsyncIterator[_change_service_pb2.WatchChangesResponse]]:
+        """Streams change records in log order after start_cursor (from "now" when
+        empty): first the backlog, then each change as it commits. Ordered,
+        at-least-once, each record once in normal operation. Checkpoints carry
+        the cursor to resume from: one when the backlog is delivered, then
+        periodically, so idle streams and filtered-out records still advance
+        it. NOT_FOUND for another tenant; INVALID_ARGUMENT and
+        FAILED_PRECONDITION (CURSOR_EXPIRED) as ListChanges; UNAVAILABLE
+        (SHUTTING_DOWN) after a last checkpoint when the server shuts down:
+        resume from that checkpoint on another replica. An open stream ends
+        with UNAUTHENTICATED or PERMISSION_DENIED (TENANT_SUSPENDED) soon after
+        its credential is revoked or expires, or its tenant is suspended.
         """
 
 def add_ChangeServiceServicer_to_server(servicer: ChangeServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

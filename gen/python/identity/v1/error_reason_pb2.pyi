@@ -91,6 +91,10 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """RESOURCE_EXHAUSTED: the request carries more items than the server
     accepts in one call (ErrorInfo.metadata["limit"] gives the limit).
     """
+    ERROR_REASON_SHUTTING_DOWN: _ErrorReason.ValueType  # 70
+    """UNAVAILABLE: the server is shutting down; retry on another replica (a
+    WatchChanges stream resumes from its last checkpoint).
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """Machine-readable reasons carried in google.rpc.ErrorInfo.reason on every
@@ -167,5 +171,9 @@ continue from the cursor that list returns.
 ERROR_REASON_TOO_MANY_ITEMS: ErrorReason.ValueType  # 60
 """RESOURCE_EXHAUSTED: the request carries more items than the server
 accepts in one call (ErrorInfo.metadata["limit"] gives the limit).
+"""
+ERROR_REASON_SHUTTING_DOWN: ErrorReason.ValueType  # 70
+"""UNAVAILABLE: the server is shutting down; retry on another replica (a
+WatchChanges stream resumes from its last checkpoint).
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

@@ -28,7 +28,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from identity.v1 import group_pb2 as identity_dot_v1_dot_group__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fidentity/v1/group_service.proto\x12\x0bidentity.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x17identity/v1/group.proto\"U\n\x0fGetGroupRequest\x12,\n\x04name\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\n\x15identity.roster/Group\x12\x14\n\x0cshow_deleted\x18\x02 \x01(\x08\"\xb0\x01\n\x11ListGroupsRequest\x12.\n\x06parent\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\x12\x15identity.roster/Group\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0c\n\x04skip\x18\x04 \x01(\x05\x12\x0e\n\x06\x66ilter\x18\x05 \x01(\t\x12\x10\n\x08order_by\x18\x06 \x01(\t\x12\x14\n\x0cshow_deleted\x18\x07 \x01(\x08\"e\n\x12ListGroupsResponse\x12\"\n\x06groups\x18\x01 \x03(\x0b\x32\x12.identity.v1.Group\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"v\n\x15\x42\x61tchGetGroupsRequest\x12.\n\x06parent\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\x12\x15identity.roster/Group\x12-\n\x05names\x18\x02 \x03(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\n\x15identity.roster/Group\"<\n\x16\x42\x61tchGetGroupsResponse\x12\"\n\x06groups\x18\x01 \x03(\x0b\x32\x12.identity.v1.Group\"\x92\x01\n\x12\x43reateGroupRequest\x12.\n\x06parent\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\x12\x15identity.roster/Group\x12\'\n\x05group\x18\x02 \x01(\x0b\x32\x12.identity.v1.GroupB\x04\xe2\x41\x01\x02\x12\x0f\n\x07members\x18\x03 \x03(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"\x88\x01\n\x12UpdateGroupRequest\x12\'\n\x05group\x18\x01 \x01(\x0b\x32\x12.identity.v1.GroupB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"d\n\x12\x44\x65leteGroupRequest\x12,\n\x04name\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\n\x15identity.roster/Group\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"f\n\x14UndeleteGroupRequest\x12,\n\x04name\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\n\x15identity.roster/Group\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"{\n\x11\x41\x64\x64MembersRequest\x12-\n\x05group\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\n\x15identity.roster/Group\x12\x15\n\x07members\x18\x02 \x03(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"~\n\x14RemoveMembersRequest\x12-\n\x05group\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\n\x15identity.roster/Group\x12\x15\n\x07members\x18\x02 \x03(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"y\n\x15ReplaceMembersRequest\x12-\n\x05group\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\n\x15identity.roster/Group\x12\x0f\n\x07members\x18\x02 \x03(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"\xc8\x01\n\x12ModifyGroupRequest\x12\'\n\x05group\x18\x01 \x01(\x0b\x32\x12.identity.v1.GroupB\x04\xe2\x41\x01\x02\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x13\n\x0b\x61\x64\x64_members\x18\x03 \x03(\t\x12\x16\n\x0eremove_members\x18\x04 \x03(\t\x12\x17\n\x0freplace_members\x18\x05 \x01(\x08\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"k\n\x12ListMembersRequest\x12.\n\x06parent\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\n\x15identity.roster/Group\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"h\n\x13ListMembersResponse\x12$\n\x07members\x18\x01 \x03(\x0b\x32\x13.identity.v1.Member\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"i\n\x16ListMembershipsRequest\x12\x14\n\x06member\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\ntransitive\x18\x02 \x01(\x08\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"S\n\nMembership\x12\r\n\x05group\x18\x01 \x01(\t\x12\x10\n\x08group_id\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x0e\n\x06\x64irect\x18\x04 \x01(\x08\"`\n\x17ListMembershipsResponse\x12,\n\x0bmemberships\x18\x01 \x03(\x0b\x32\x17.identity.v1.Membership\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xd2\x07\n\x0cGroupService\x12<\n\x08GetGroup\x12\x1c.identity.v1.GetGroupRequest\x1a\x12.identity.v1.Group\x12M\n\nListGroups\x12\x1e.identity.v1.ListGroupsRequest\x1a\x1f.identity.v1.ListGroupsResponse\x12Y\n\x0e\x42\x61tchGetGroups\x12\".identity.v1.BatchGetGroupsRequest\x1a#.identity.v1.BatchGetGroupsResponse\x12\x42\n\x0b\x43reateGroup\x12\x1f.identity.v1.CreateGroupRequest\x1a\x12.identity.v1.Group\x12\x42\n\x0bUpdateGroup\x12\x1f.identity.v1.UpdateGroupRequest\x1a\x12.identity.v1.Group\x12\x42\n\x0b\x44\x65leteGroup\x12\x1f.identity.v1.DeleteGroupRequest\x1a\x12.identity.v1.Group\x12\x46\n\rUndeleteGroup\x12!.identity.v1.UndeleteGroupRequest\x1a\x12.identity.v1.Group\x12@\n\nAddMembers\x12\x1e.identity.v1.AddMembersRequest\x1a\x12.identity.v1.Group\x12\x46\n\rRemoveMembers\x12!.identity.v1.RemoveMembersRequest\x1a\x12.identity.v1.Group\x12H\n\x0eReplaceMembers\x12\".identity.v1.ReplaceMembersRequest\x1a\x12.identity.v1.Group\x12\x42\n\x0bModifyGroup\x12\x1f.identity.v1.ModifyGroupRequest\x1a\x12.identity.v1.Group\x12P\n\x0bListMembers\x12\x1f.identity.v1.ListMembersRequest\x1a .identity.v1.ListMembersResponse\x12\\\n\x0fListMemberships\x12#.identity.v1.ListMembershipsRequest\x1a$.identity.v1.ListMembershipsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fidentity/v1/group_service.proto\x12\x0bidentity.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x17identity/v1/group.proto\"U\n\x0fGetGroupRequest\x12,\n\x04name\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\n\x15identity.roster/Group\x12\x14\n\x0cshow_deleted\x18\x02 \x01(\x08\"\xb0\x01\n\x11ListGroupsRequest\x12.\n\x06parent\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\x12\x15identity.roster/Group\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0c\n\x04skip\x18\x04 \x01(\x05\x12\x0e\n\x06\x66ilter\x18\x05 \x01(\t\x12\x10\n\x08order_by\x18\x06 \x01(\t\x12\x14\n\x0cshow_deleted\x18\x07 \x01(\x08\"|\n\x12ListGroupsResponse\x12\"\n\x06groups\x18\x01 \x03(\x0b\x32\x12.identity.v1.Group\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\x12\x15\n\rchange_cursor\x18\x04 \x01(\t\"v\n\x15\x42\x61tchGetGroupsRequest\x12.\n\x06parent\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\x12\x15identity.roster/Group\x12-\n\x05names\x18\x02 \x03(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\n\x15identity.roster/Group\"<\n\x16\x42\x61tchGetGroupsResponse\x12\"\n\x06groups\x18\x01 \x03(\x0b\x32\x12.identity.v1.Group\"\x92\x01\n\x12\x43reateGroupRequest\x12.\n\x06parent\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\x12\x15identity.roster/Group\x12\'\n\x05group\x18\x02 \x01(\x0b\x32\x12.identity.v1.GroupB\x04\xe2\x41\x01\x02\x12\x0f\n\x07members\x18\x03 \x03(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"\x88\x01\n\x12UpdateGroupRequest\x12\'\n\x05group\x18\x01 \x01(\x0b\x32\x12.identity.v1.GroupB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"d\n\x12\x44\x65leteGroupRequest\x12,\n\x04name\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\n\x15identity.roster/Group\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"f\n\x14UndeleteGroupRequest\x12,\n\x04name\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\n\x15identity.roster/Group\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"{\n\x11\x41\x64\x64MembersRequest\x12-\n\x05group\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\n\x15identity.roster/Group\x12\x15\n\x07members\x18\x02 \x03(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"~\n\x14RemoveMembersRequest\x12-\n\x05group\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\n\x15identity.roster/Group\x12\x15\n\x07members\x18\x02 \x03(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"y\n\x15ReplaceMembersRequest\x12-\n\x05group\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\n\x15identity.roster/Group\x12\x0f\n\x07members\x18\x02 \x03(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"\xc8\x01\n\x12ModifyGroupRequest\x12\'\n\x05group\x18\x01 \x01(\x0b\x32\x12.identity.v1.GroupB\x04\xe2\x41\x01\x02\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x13\n\x0b\x61\x64\x64_members\x18\x03 \x03(\t\x12\x16\n\x0eremove_members\x18\x04 \x03(\t\x12\x17\n\x0freplace_members\x18\x05 \x01(\x08\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"k\n\x12ListMembersRequest\x12.\n\x06parent\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\n\x15identity.roster/Group\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\x7f\n\x13ListMembersResponse\x12$\n\x07members\x18\x01 \x03(\x0b\x32\x13.identity.v1.Member\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\x12\x15\n\rchange_cursor\x18\x04 \x01(\t\"i\n\x16ListMembershipsRequest\x12\x14\n\x06member\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\ntransitive\x18\x02 \x01(\x08\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"S\n\nMembership\x12\r\n\x05group\x18\x01 \x01(\t\x12\x10\n\x08group_id\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x0e\n\x06\x64irect\x18\x04 \x01(\x08\"`\n\x17ListMembershipsResponse\x12,\n\x0bmemberships\x18\x01 \x03(\x0b\x32\x17.identity.v1.Membership\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xd2\x07\n\x0cGroupService\x12<\n\x08GetGroup\x12\x1c.identity.v1.GetGroupRequest\x1a\x12.identity.v1.Group\x12M\n\nListGroups\x12\x1e.identity.v1.ListGroupsRequest\x1a\x1f.identity.v1.ListGroupsResponse\x12Y\n\x0e\x42\x61tchGetGroups\x12\".identity.v1.BatchGetGroupsRequest\x1a#.identity.v1.BatchGetGroupsResponse\x12\x42\n\x0b\x43reateGroup\x12\x1f.identity.v1.CreateGroupRequest\x1a\x12.identity.v1.Group\x12\x42\n\x0bUpdateGroup\x12\x1f.identity.v1.UpdateGroupRequest\x1a\x12.identity.v1.Group\x12\x42\n\x0b\x44\x65leteGroup\x12\x1f.identity.v1.DeleteGroupRequest\x1a\x12.identity.v1.Group\x12\x46\n\rUndeleteGroup\x12!.identity.v1.UndeleteGroupRequest\x1a\x12.identity.v1.Group\x12@\n\nAddMembers\x12\x1e.identity.v1.AddMembersRequest\x1a\x12.identity.v1.Group\x12\x46\n\rRemoveMembers\x12!.identity.v1.RemoveMembersRequest\x1a\x12.identity.v1.Group\x12H\n\x0eReplaceMembers\x12\".identity.v1.ReplaceMembersRequest\x1a\x12.identity.v1.Group\x12\x42\n\x0bModifyGroup\x12\x1f.identity.v1.ModifyGroupRequest\x1a\x12.identity.v1.Group\x12P\n\x0bListMembers\x12\x1f.identity.v1.ListMembersRequest\x1a .identity.v1.ListMembersResponse\x12\\\n\x0fListMemberships\x12#.identity.v1.ListMembershipsRequest\x1a$.identity.v1.ListMembershipsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -76,37 +76,37 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTGROUPSREQUEST']._serialized_start=255
   _globals['_LISTGROUPSREQUEST']._serialized_end=431
   _globals['_LISTGROUPSRESPONSE']._serialized_start=433
-  _globals['_LISTGROUPSRESPONSE']._serialized_end=534
-  _globals['_BATCHGETGROUPSREQUEST']._serialized_start=536
-  _globals['_BATCHGETGROUPSREQUEST']._serialized_end=654
-  _globals['_BATCHGETGROUPSRESPONSE']._serialized_start=656
-  _globals['_BATCHGETGROUPSRESPONSE']._serialized_end=716
-  _globals['_CREATEGROUPREQUEST']._serialized_start=719
-  _globals['_CREATEGROUPREQUEST']._serialized_end=865
-  _globals['_UPDATEGROUPREQUEST']._serialized_start=868
-  _globals['_UPDATEGROUPREQUEST']._serialized_end=1004
-  _globals['_DELETEGROUPREQUEST']._serialized_start=1006
-  _globals['_DELETEGROUPREQUEST']._serialized_end=1106
-  _globals['_UNDELETEGROUPREQUEST']._serialized_start=1108
-  _globals['_UNDELETEGROUPREQUEST']._serialized_end=1210
-  _globals['_ADDMEMBERSREQUEST']._serialized_start=1212
-  _globals['_ADDMEMBERSREQUEST']._serialized_end=1335
-  _globals['_REMOVEMEMBERSREQUEST']._serialized_start=1337
-  _globals['_REMOVEMEMBERSREQUEST']._serialized_end=1463
-  _globals['_REPLACEMEMBERSREQUEST']._serialized_start=1465
-  _globals['_REPLACEMEMBERSREQUEST']._serialized_end=1586
-  _globals['_MODIFYGROUPREQUEST']._serialized_start=1589
-  _globals['_MODIFYGROUPREQUEST']._serialized_end=1789
-  _globals['_LISTMEMBERSREQUEST']._serialized_start=1791
-  _globals['_LISTMEMBERSREQUEST']._serialized_end=1898
-  _globals['_LISTMEMBERSRESPONSE']._serialized_start=1900
-  _globals['_LISTMEMBERSRESPONSE']._serialized_end=2004
-  _globals['_LISTMEMBERSHIPSREQUEST']._serialized_start=2006
-  _globals['_LISTMEMBERSHIPSREQUEST']._serialized_end=2111
-  _globals['_MEMBERSHIP']._serialized_start=2113
-  _globals['_MEMBERSHIP']._serialized_end=2196
-  _globals['_LISTMEMBERSHIPSRESPONSE']._serialized_start=2198
-  _globals['_LISTMEMBERSHIPSRESPONSE']._serialized_end=2294
-  _globals['_GROUPSERVICE']._serialized_start=2297
-  _globals['_GROUPSERVICE']._serialized_end=3275
+  _globals['_LISTGROUPSRESPONSE']._serialized_end=557
+  _globals['_BATCHGETGROUPSREQUEST']._serialized_start=559
+  _globals['_BATCHGETGROUPSREQUEST']._serialized_end=677
+  _globals['_BATCHGETGROUPSRESPONSE']._serialized_start=679
+  _globals['_BATCHGETGROUPSRESPONSE']._serialized_end=739
+  _globals['_CREATEGROUPREQUEST']._serialized_start=742
+  _globals['_CREATEGROUPREQUEST']._serialized_end=888
+  _globals['_UPDATEGROUPREQUEST']._serialized_start=891
+  _globals['_UPDATEGROUPREQUEST']._serialized_end=1027
+  _globals['_DELETEGROUPREQUEST']._serialized_start=1029
+  _globals['_DELETEGROUPREQUEST']._serialized_end=1129
+  _globals['_UNDELETEGROUPREQUEST']._serialized_start=1131
+  _globals['_UNDELETEGROUPREQUEST']._serialized_end=1233
+  _globals['_ADDMEMBERSREQUEST']._serialized_start=1235
+  _globals['_ADDMEMBERSREQUEST']._serialized_end=1358
+  _globals['_REMOVEMEMBERSREQUEST']._serialized_start=1360
+  _globals['_REMOVEMEMBERSREQUEST']._serialized_end=1486
+  _globals['_REPLACEMEMBERSREQUEST']._serialized_start=1488
+  _globals['_REPLACEMEMBERSREQUEST']._serialized_end=1609
+  _globals['_MODIFYGROUPREQUEST']._serialized_start=1612
+  _globals['_MODIFYGROUPREQUEST']._serialized_end=1812
+  _globals['_LISTMEMBERSREQUEST']._serialized_start=1814
+  _globals['_LISTMEMBERSREQUEST']._serialized_end=1921
+  _globals['_LISTMEMBERSRESPONSE']._serialized_start=1923
+  _globals['_LISTMEMBERSRESPONSE']._serialized_end=2050
+  _globals['_LISTMEMBERSHIPSREQUEST']._serialized_start=2052
+  _globals['_LISTMEMBERSHIPSREQUEST']._serialized_end=2157
+  _globals['_MEMBERSHIP']._serialized_start=2159
+  _globals['_MEMBERSHIP']._serialized_end=2242
+  _globals['_LISTMEMBERSHIPSRESPONSE']._serialized_start=2244
+  _globals['_LISTMEMBERSHIPSRESPONSE']._serialized_end=2340
+  _globals['_GROUPSERVICE']._serialized_start=2343
+  _globals['_GROUPSERVICE']._serialized_end=3321
 # @@protoc_insertion_point(module_scope)

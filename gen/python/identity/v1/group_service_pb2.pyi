@@ -97,8 +97,15 @@ class ListGroupsResponse(_message.Message):
     GROUPS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     TOTAL_SIZE_FIELD_NUMBER: _builtins.int
+    CHANGE_CURSOR_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
     total_size: _builtins.int
+    change_cursor: _builtins.str
+    """The tenant's change log position as this page read it: WatchChanges or
+    ListChanges from this cursor sees every change made after the read
+    (list-then-watch without gaps; a change may also show in the list).
+    Over several pages, watch from the first page's cursor.
+    """
     @_builtins.property
     def groups(self) -> _containers.RepeatedCompositeFieldContainer[_group_pb2.Group]: ...
     def __init__(
@@ -107,10 +114,11 @@ class ListGroupsResponse(_message.Message):
         groups: _abc.Iterable[_group_pb2.Group] | None = ...,
         next_page_token: _builtins.str = ...,
         total_size: _builtins.int = ...,
+        change_cursor: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["groups", b"groups", "next_page_token", b"next_page_token", "total_size", b"total_size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["change_cursor", b"change_cursor", "groups", b"groups", "next_page_token", b"next_page_token", "total_size", b"total_size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -472,9 +480,16 @@ class ListMembersResponse(_message.Message):
     MEMBERS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     TOTAL_SIZE_FIELD_NUMBER: _builtins.int
+    CHANGE_CURSOR_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
     total_size: _builtins.int
     """Number of direct members."""
+    change_cursor: _builtins.str
+    """The tenant's change log position as this page read it: WatchChanges or
+    ListChanges from this cursor sees every change made after the read
+    (list-then-watch without gaps; a change may also show in the list).
+    Over several pages, watch from the first page's cursor.
+    """
     @_builtins.property
     def members(self) -> _containers.RepeatedCompositeFieldContainer[_group_pb2.Member]: ...
     def __init__(
@@ -483,10 +498,11 @@ class ListMembersResponse(_message.Message):
         members: _abc.Iterable[_group_pb2.Member] | None = ...,
         next_page_token: _builtins.str = ...,
         total_size: _builtins.int = ...,
+        change_cursor: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["members", b"members", "next_page_token", b"next_page_token", "total_size", b"total_size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["change_cursor", b"change_cursor", "members", b"members", "next_page_token", b"next_page_token", "total_size", b"total_size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

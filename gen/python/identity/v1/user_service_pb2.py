@@ -28,7 +28,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from identity.v1 import user_pb2 as identity_dot_v1_dot_user__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eidentity/v1/user_service.proto\x12\x0bidentity.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x16identity/v1/user.proto\"S\n\x0eGetUserRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14identity.roster/User\x12\x14\n\x0cshow_deleted\x18\x02 \x01(\x08\"\xae\x01\n\x10ListUsersRequest\x12-\n\x06parent\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\x12\x14identity.roster/User\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0c\n\x04skip\x18\x04 \x01(\x05\x12\x0e\n\x06\x66ilter\x18\x05 \x01(\t\x12\x10\n\x08order_by\x18\x06 \x01(\t\x12\x14\n\x0cshow_deleted\x18\x07 \x01(\x08\"b\n\x11ListUsersResponse\x12 \n\x05users\x18\x01 \x03(\x0b\x32\x11.identity.v1.User\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"s\n\x14\x42\x61tchGetUsersRequest\x12-\n\x06parent\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\x12\x14identity.roster/User\x12,\n\x05names\x18\x02 \x03(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14identity.roster/User\"9\n\x15\x42\x61tchGetUsersResponse\x12 \n\x05users\x18\x01 \x03(\x0b\x32\x11.identity.v1.User\"}\n\x11\x43reateUserRequest\x12-\n\x06parent\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\x12\x14identity.roster/User\x12%\n\x04user\x18\x02 \x01(\x0b\x32\x11.identity.v1.UserB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x85\x01\n\x11UpdateUserRequest\x12%\n\x04user\x18\x01 \x01(\x0b\x32\x11.identity.v1.UserB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"b\n\x11\x44\x65leteUserRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14identity.roster/User\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"d\n\x13UndeleteUserRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14identity.roster/User\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"f\n\x15\x44\x65\x61\x63tivateUserRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14identity.roster/User\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"f\n\x15ReactivateUserRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14identity.roster/User\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t2\x86\x05\n\x0bUserService\x12\x39\n\x07GetUser\x12\x1b.identity.v1.GetUserRequest\x1a\x11.identity.v1.User\x12J\n\tListUsers\x12\x1d.identity.v1.ListUsersRequest\x1a\x1e.identity.v1.ListUsersResponse\x12V\n\rBatchGetUsers\x12!.identity.v1.BatchGetUsersRequest\x1a\".identity.v1.BatchGetUsersResponse\x12?\n\nCreateUser\x12\x1e.identity.v1.CreateUserRequest\x1a\x11.identity.v1.User\x12?\n\nUpdateUser\x12\x1e.identity.v1.UpdateUserRequest\x1a\x11.identity.v1.User\x12?\n\nDeleteUser\x12\x1e.identity.v1.DeleteUserRequest\x1a\x11.identity.v1.User\x12\x43\n\x0cUndeleteUser\x12 .identity.v1.UndeleteUserRequest\x1a\x11.identity.v1.User\x12G\n\x0e\x44\x65\x61\x63tivateUser\x12\".identity.v1.DeactivateUserRequest\x1a\x11.identity.v1.User\x12G\n\x0eReactivateUser\x12\".identity.v1.ReactivateUserRequest\x1a\x11.identity.v1.Userb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eidentity/v1/user_service.proto\x12\x0bidentity.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x16identity/v1/user.proto\"S\n\x0eGetUserRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14identity.roster/User\x12\x14\n\x0cshow_deleted\x18\x02 \x01(\x08\"\xae\x01\n\x10ListUsersRequest\x12-\n\x06parent\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\x12\x14identity.roster/User\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0c\n\x04skip\x18\x04 \x01(\x05\x12\x0e\n\x06\x66ilter\x18\x05 \x01(\t\x12\x10\n\x08order_by\x18\x06 \x01(\t\x12\x14\n\x0cshow_deleted\x18\x07 \x01(\x08\"y\n\x11ListUsersResponse\x12 \n\x05users\x18\x01 \x03(\x0b\x32\x11.identity.v1.User\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\x12\x15\n\rchange_cursor\x18\x04 \x01(\t\"s\n\x14\x42\x61tchGetUsersRequest\x12-\n\x06parent\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\x12\x14identity.roster/User\x12,\n\x05names\x18\x02 \x03(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14identity.roster/User\"9\n\x15\x42\x61tchGetUsersResponse\x12 \n\x05users\x18\x01 \x03(\x0b\x32\x11.identity.v1.User\"}\n\x11\x43reateUserRequest\x12-\n\x06parent\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\x12\x14identity.roster/User\x12%\n\x04user\x18\x02 \x01(\x0b\x32\x11.identity.v1.UserB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x85\x01\n\x11UpdateUserRequest\x12%\n\x04user\x18\x01 \x01(\x0b\x32\x11.identity.v1.UserB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"b\n\x11\x44\x65leteUserRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14identity.roster/User\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"d\n\x13UndeleteUserRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14identity.roster/User\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"f\n\x15\x44\x65\x61\x63tivateUserRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14identity.roster/User\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"f\n\x15ReactivateUserRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14identity.roster/User\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t2\x86\x05\n\x0bUserService\x12\x39\n\x07GetUser\x12\x1b.identity.v1.GetUserRequest\x1a\x11.identity.v1.User\x12J\n\tListUsers\x12\x1d.identity.v1.ListUsersRequest\x1a\x1e.identity.v1.ListUsersResponse\x12V\n\rBatchGetUsers\x12!.identity.v1.BatchGetUsersRequest\x1a\".identity.v1.BatchGetUsersResponse\x12?\n\nCreateUser\x12\x1e.identity.v1.CreateUserRequest\x1a\x11.identity.v1.User\x12?\n\nUpdateUser\x12\x1e.identity.v1.UpdateUserRequest\x1a\x11.identity.v1.User\x12?\n\nDeleteUser\x12\x1e.identity.v1.DeleteUserRequest\x1a\x11.identity.v1.User\x12\x43\n\x0cUndeleteUser\x12 .identity.v1.UndeleteUserRequest\x1a\x11.identity.v1.User\x12G\n\x0e\x44\x65\x61\x63tivateUser\x12\".identity.v1.DeactivateUserRequest\x1a\x11.identity.v1.User\x12G\n\x0eReactivateUser\x12\".identity.v1.ReactivateUserRequest\x1a\x11.identity.v1.Userb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -64,23 +64,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTUSERSREQUEST']._serialized_start=251
   _globals['_LISTUSERSREQUEST']._serialized_end=425
   _globals['_LISTUSERSRESPONSE']._serialized_start=427
-  _globals['_LISTUSERSRESPONSE']._serialized_end=525
-  _globals['_BATCHGETUSERSREQUEST']._serialized_start=527
-  _globals['_BATCHGETUSERSREQUEST']._serialized_end=642
-  _globals['_BATCHGETUSERSRESPONSE']._serialized_start=644
-  _globals['_BATCHGETUSERSRESPONSE']._serialized_end=701
-  _globals['_CREATEUSERREQUEST']._serialized_start=703
-  _globals['_CREATEUSERREQUEST']._serialized_end=828
-  _globals['_UPDATEUSERREQUEST']._serialized_start=831
-  _globals['_UPDATEUSERREQUEST']._serialized_end=964
-  _globals['_DELETEUSERREQUEST']._serialized_start=966
-  _globals['_DELETEUSERREQUEST']._serialized_end=1064
-  _globals['_UNDELETEUSERREQUEST']._serialized_start=1066
-  _globals['_UNDELETEUSERREQUEST']._serialized_end=1166
-  _globals['_DEACTIVATEUSERREQUEST']._serialized_start=1168
-  _globals['_DEACTIVATEUSERREQUEST']._serialized_end=1270
-  _globals['_REACTIVATEUSERREQUEST']._serialized_start=1272
-  _globals['_REACTIVATEUSERREQUEST']._serialized_end=1374
-  _globals['_USERSERVICE']._serialized_start=1377
-  _globals['_USERSERVICE']._serialized_end=2023
+  _globals['_LISTUSERSRESPONSE']._serialized_end=548
+  _globals['_BATCHGETUSERSREQUEST']._serialized_start=550
+  _globals['_BATCHGETUSERSREQUEST']._serialized_end=665
+  _globals['_BATCHGETUSERSRESPONSE']._serialized_start=667
+  _globals['_BATCHGETUSERSRESPONSE']._serialized_end=724
+  _globals['_CREATEUSERREQUEST']._serialized_start=726
+  _globals['_CREATEUSERREQUEST']._serialized_end=851
+  _globals['_UPDATEUSERREQUEST']._serialized_start=854
+  _globals['_UPDATEUSERREQUEST']._serialized_end=987
+  _globals['_DELETEUSERREQUEST']._serialized_start=989
+  _globals['_DELETEUSERREQUEST']._serialized_end=1087
+  _globals['_UNDELETEUSERREQUEST']._serialized_start=1089
+  _globals['_UNDELETEUSERREQUEST']._serialized_end=1189
+  _globals['_DEACTIVATEUSERREQUEST']._serialized_start=1191
+  _globals['_DEACTIVATEUSERREQUEST']._serialized_end=1293
+  _globals['_REACTIVATEUSERREQUEST']._serialized_start=1295
+  _globals['_REACTIVATEUSERREQUEST']._serialized_end=1397
+  _globals['_USERSERVICE']._serialized_start=1400
+  _globals['_USERSERVICE']._serialized_end=2046
 # @@protoc_insertion_point(module_scope)

@@ -112,10 +112,17 @@ class ListUsersResponse(_message.Message):
     USERS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     TOTAL_SIZE_FIELD_NUMBER: _builtins.int
+    CHANGE_CURSOR_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
     """Empty on the last page."""
     total_size: _builtins.int
     """Number of users matching the filter, on every page."""
+    change_cursor: _builtins.str
+    """The tenant's change log position as this page read it: WatchChanges or
+    ListChanges from this cursor sees every change made after the read
+    (list-then-watch without gaps; a change may also show in the list).
+    Over several pages, watch from the first page's cursor.
+    """
     @_builtins.property
     def users(self) -> _containers.RepeatedCompositeFieldContainer[_user_pb2.User]: ...
     def __init__(
@@ -124,10 +131,11 @@ class ListUsersResponse(_message.Message):
         users: _abc.Iterable[_user_pb2.User] | None = ...,
         next_page_token: _builtins.str = ...,
         total_size: _builtins.int = ...,
+        change_cursor: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "total_size", b"total_size", "users", b"users"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["change_cursor", b"change_cursor", "next_page_token", b"next_page_token", "total_size", b"total_size", "users", b"users"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
