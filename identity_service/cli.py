@@ -12,6 +12,7 @@ from typing import Any, TypeAlias
 import sqlalchemy as sa
 from pydantic import ValidationError
 
+from identity_service import cli_client as client
 from identity_service import cli_commands as commands
 from identity_service.domain.errors import DomainError
 from identity_service.settings import DEFAULT_DATABASE_URL, DEFAULT_LISTEN, Settings
@@ -24,6 +25,7 @@ environment:
   ROSTER_CHANGE_RETENTION_DAYS set what the flags of the same name set; a flag
   wins over its variable. ROSTER_WATCH_CHECKPOINT_SECONDS and
   ROSTER_WATCH_POLL_SECONDS tune WatchChanges streams (default: 15 and 2).
+  ROSTER_TOKEN is the bearer credential of `watch` and `audit`.
 """
 
 
@@ -69,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reading(group, database, "users", commands.users_list, commands.users_get)
     _add_reading(group, database, "groups", commands.groups_list, commands.groups_get)
     _add_changes(group, database)
+    _add_client(group)
     return parser
 
 
@@ -174,6 +177,45 @@ def _add_changes(group: _Group, database: argparse.ArgumentParser) -> None:
         type=_positive,
         metavar="N",
         help="keep the records of the last N days (default: 30)",
+    )
+
+
+def _add_client(group: _Group) -> None:
+    """`watch` and `audit`: clients of the gRPC API, not of the database."""
+    api = argparse.ArgumentParser(add_help=False)
+    api.add_argument(
+        "--target",
+        default=client.DEFAULT_TARGET,
+        metavar="HOST:PORT",
+        help=f"the identity_service to call (default: {client.DEFAULT_TARGET}); "
+        f"the bearer credential comes from ${client.TOKEN_VARIABLE}",
+    )
+    watch = _command(
+        group, "watch", client.watch, "tail a tenant's changes (needs the watch scope)", api
+    )
+    watch.add_argument(
+        "--tenant", metavar="SLUG", help="the tenant (default: the credential's own)"
+    )
+    watch.add_argument(
+        "--from",
+        dest="start_cursor",
+        default="",
+        metavar="CURSOR",
+        help="resume after this cursor (default: only changes from now on)",
+    )
+    watch.add_argument(
+        "--json",
+        action="store_true",
+        help='print JSON, one change per line, and {"checkpoint": ...} lines to resume from',
+    )
+    audit = _command(group, "audit", client.audit, "print a tenant's provisioning history", api)
+    audit.add_argument("--tenant", metavar="SLUG", required=True, help="the tenant")
+    audit.add_argument("--user", metavar="USERNAME", help="only the records of this user")
+    audit.add_argument(
+        "--since",
+        type=client.since,
+        metavar="TIME",
+        help="only records committed at or after TIME (RFC 3339, or a date: UTC midnight)",
     )
 
 
