@@ -7,6 +7,7 @@ stderr and exit 1; usage and configuration errors exit 2."""
 
 import argparse
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TypeAlias
 
 import sqlalchemy as sa
@@ -190,11 +191,26 @@ def _add_client(group: _Group) -> None:
         help=f"the identity_service to call (default: {client.DEFAULT_TARGET}); "
         f"the bearer credential comes from ${client.TOKEN_VARIABLE}",
     )
+    api.add_argument(
+        "--tls-ca",
+        type=Path,
+        metavar="FILE",
+        help="use TLS and trust the server certificate this CA signed (PEM)",
+    )
+    api.add_argument(
+        "--tls-cert",
+        type=Path,
+        metavar="FILE",
+        help="present this client certificate (PEM) for mutual TLS; needs --tls-key",
+    )
+    api.add_argument("--tls-key", type=Path, metavar="FILE", help="the client certificate's key")
     watch = _command(
         group, "watch", client.watch, "tail a tenant's changes (needs the watch scope)", api
     )
     watch.add_argument(
-        "--tenant", metavar="SLUG", help="the tenant (default: the credential's own)"
+        "--tenant",
+        metavar="SLUG",
+        help="the tenant (default: the credential's own; every tenant for a platform one)",
     )
     watch.add_argument(
         "--from",

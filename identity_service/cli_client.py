@@ -39,8 +39,14 @@ def on_api(command: ClientCommand) -> Command:
         token = os.environ.get(TOKEN_VARIABLE, "").strip()
         if not token:
             return _fail(f"set {TOKEN_VARIABLE} to a bearer credential with the watch scope", 2)
+        if (args.tls_cert is None) != (args.tls_key is None):
+            return _fail("--tls-cert and --tls-key go together", 2)
         metadata = (("authorization", f"Bearer {token}"),)
-        with grpc.insecure_channel(args.target) as channel:
+        try:
+            channel = _channel(args)
+        except OSError as error:
+            return _fail(f"cannot read {error.filename}: {error.strerror}", 2)
+        with channel:
             try:
                 return command(args, channel, metadata)
             except grpc.RpcError as error:
@@ -49,10 +55,24 @@ def on_api(command: ClientCommand) -> Command:
     return run
 
 
+def _channel(args: argparse.Namespace) -> grpc.Channel:
+    """Plain, or TLS when a CA or a client certificate is given."""
+    if args.tls_ca is None and args.tls_cert is None:
+        return grpc.insecure_channel(args.target)
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=args.tls_ca.read_bytes() if args.tls_ca else None,
+        private_key=args.tls_key.read_bytes() if args.tls_key else None,
+        certificate_chain=args.tls_cert.read_bytes() if args.tls_cert else None,
+    )
+    return grpc.secure_channel(args.target, credentials)
+
+
 @on_api
 def watch(args: argparse.Namespace, channel: grpc.Channel, metadata: Metadata) -> int:
     """Tail the change log: a line per change; with --json, a JSON object per
-    change and {"checkpoint": {...}} per checkpoint (to resume with --from)."""
+    change and {"checkpoint": {...}} per checkpoint (to resume with --from).
+    Without --tenant the stream may follow every tenant (a platform
+    credential), where only checkpoints give a cursor to resume from."""
     stub = change_service_pb2_grpc.ChangeServiceStub(channel)
     request = change_service_pb2.WatchChangesRequest(
         parent=_parent(args.tenant), start_cursor=args.start_cursor
@@ -62,7 +82,8 @@ def watch(args: argparse.Namespace, channel: grpc.Channel, metadata: Metadata) -
     try:
         for response in call:
             if response.HasField("change"):
-                cursor = response.change.cursor
+                if args.tenant:
+                    cursor = response.change.cursor
                 print(_json(response.change) if args.json else change_line(response.change))
             else:
                 cursor = response.checkpoint.cursor

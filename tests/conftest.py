@@ -52,6 +52,7 @@ class ServerThread:
         ).result(timeout=30)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=30)
+        self._loop.close()
 
 
 @pytest.fixture(scope="session")

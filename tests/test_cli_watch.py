@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from identity.v1 import change_pb2, user_pb2, user_service_pb2
@@ -21,6 +22,7 @@ from identity_service.store.engine import Database
 from tests.conftest import ServerThread
 from tests.helpers import Stubs, TenantAccess, new_credential
 from tests.test_cli import cli
+from tests.tls import make_pki
 
 Metadata = tuple[tuple[str, str], ...]
 
@@ -72,10 +74,15 @@ class Lines:
 
 
 @contextlib.contextmanager
-def watch_json(target: str, token: str) -> Iterator[tuple["subprocess.Popen[str]", Lines]]:
+def watch_json(
+    target: str, token: str, *options: str
+) -> Iterator[tuple["subprocess.Popen[str]", Lines]]:
     """`watch --json` of the token's tenant, running until the block ends."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "identity_service", "watch", "--json", "--target", target],
+        [
+            *(sys.executable, "-m", "identity_service", "watch", "--json", "--target", target),
+            *options,
+        ],
         env={**_clean_environment(), "ROSTER_TOKEN": token},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -224,3 +231,29 @@ def test_a_readable_watch_line_names_time_seq_kind_resource_actor_and_fields() -
         "2026-11-29T10:00:00Z seq=7 USER_UPDATED tenants/acme/users/u1"
         " by tenants/acme/credentials/c1 fields=display_name,emails"
     )
+
+
+def test_watch_reaches_a_mutual_tls_server_with_the_given_certificates(
+    db: Database, database_url: str, tmp_path: Path, tenant: TenantAccess, token: str
+) -> None:
+    """--tls-ca, --tls-cert and --tls-key: the stream opens over mutual TLS;
+    without them the call fails and says so."""
+    pki = make_pki(tmp_path)
+    server = ServerThread(
+        db,
+        database_url,
+        tls_cert_file=pki.server_cert,
+        tls_key_file=pki.server_key,
+        tls_client_ca_file=pki.ca,
+    )
+    target = f"127.0.0.1:{server.running.port}"
+    tls = ("--tls-ca", str(pki.ca), "--tls-cert", str(pki.client_cert))
+    try:
+        with watch_json(target, token, *tls, "--tls-key", str(pki.client_key)) as (_, lines):
+            assert "checkpoint" in json.loads(lines.next())
+        with watch_json(target, token, *tls) as (process, _):
+            assert process.wait(timeout=30) == 2  # a certificate needs its key
+        with watch_json(target, token) as (process, _):
+            assert process.wait(timeout=30) == 1
+    finally:
+        server.stop()

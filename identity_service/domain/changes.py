@@ -91,9 +91,8 @@ class Change:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A change stream's position: every record of the tenant's log up to
-    `seq` was sent or filtered out, as the log stood at `time`."""
+    """A change stream's position: every record up to `cursor` was sent or
+    filtered out, as the log stood at `time`."""
 
-    tenant_id: int
-    seq: int
+    cursor: str
     time: datetime

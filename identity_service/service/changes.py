@@ -1,9 +1,12 @@
-"""Reading a tenant's change log (ListChanges). Cursors are opaque to
-clients and bound to the tenant whose log they point into."""
+"""Reading a tenant's change log (ListChanges), cursors, and retention.
+Cursors are opaque to clients: a record's cursor is bound to the tenant
+whose log it points into; an all-tenants stream's cursor holds a position
+in every tenant's log."""
 
 import base64
 import binascii
 import json
+import zlib
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -13,11 +16,14 @@ from identity_service.domain.changes import Change, ChangeKind, ResourceType
 from identity_service.domain.errors import CursorExpired, InvalidField
 from identity_service.domain.models import Caller, Page, Scope, TenantRef
 from identity_service.service import paging
-from identity_service.service.access import Access, require
+from identity_service.service.access import OWN_TENANT, Access, require
 from identity_service.store import changes as store
-from identity_service.store import tenants as tenant_store
 from identity_service.store.engine import Database
-from identity_service.store.paging import Key
+
+# Records one pruning transaction deletes at most.
+PRUNE_BATCH = 5_000
+# The largest all-tenants cursor accepted, decompressed.
+_MAX_POSITIONS_BYTES = 4 << 20
 
 
 def cursor(change: Change) -> str:
@@ -26,8 +32,54 @@ def cursor(change: Change) -> str:
 
 
 def encode_cursor(tenant_id: int, seq: int) -> str:
-    payload = json.dumps({"t": tenant_id, "s": seq}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+    return _b64encode(json.dumps({"t": tenant_id, "s": seq}, separators=(",", ":")).encode())
+
+
+def encode_positions(positions: dict[int, int]) -> str:
+    """An all-tenants cursor: each tenant's seq (tenants without one are at
+    0), as ascending tenant-id deltas and seqs, compressed: a few bytes per
+    tenant."""
+    flat: list[int] = []
+    previous = 0
+    for tenant_id in sorted(positions):
+        if positions[tenant_id]:
+            flat += [tenant_id - previous, positions[tenant_id]]
+            previous = tenant_id
+    payload = zlib.compress(json.dumps({"a": flat}, separators=(",", ":")).encode())
+    return _b64encode(payload)
+
+
+def decode_positions(value: str, field: str = "start_cursor") -> dict[int, int]:
+    """The positions an all-tenants cursor holds; INVALID_ARGUMENT when it
+    is not one."""
+    invalid = InvalidField.of(field, "not a change cursor of all tenants")
+    try:
+        inflate = zlib.decompressobj()
+        data = inflate.decompress(_b64decode(value), _MAX_POSITIONS_BYTES)
+        payload = json.loads(data) if inflate.eof else None
+    except (binascii.Error, zlib.error, ValueError) as exc:
+        raise invalid from exc
+    flat = payload.get("a") if isinstance(payload, dict) else None
+    if (
+        not isinstance(flat, list)
+        or len(flat) % 2
+        or not all(type(x) is int and x > 0 for x in flat)
+    ):
+        raise invalid
+    positions: dict[int, int] = {}
+    tenant_id = 0
+    for delta, seq in zip(flat[::2], flat[1::2], strict=True):
+        tenant_id += delta
+        positions[tenant_id] = seq
+    return positions
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _b64decode(value: str) -> bytes:
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
 
 
 def change_cursor(conn: sa.Connection, tenant: TenantRef) -> str:
@@ -44,7 +96,7 @@ def decode_cursor(value: str, tenant_id: int, field: str = "start_cursor") -> in
     if not value:
         return 0
     try:
-        payload = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+        payload = json.loads(_b64decode(value))
     except (binascii.Error, ValueError) as exc:
         raise InvalidField.of(field, "not a change cursor") from exc
     if (
@@ -85,6 +137,10 @@ class Changes:
     ) -> Page[Change]:
         """Records after `start_cursor` (or the page token), oldest first."""
         require(caller, Scope.WATCH)
+        if caller.is_platform and slug == OWN_TENANT:
+            raise InvalidField.of(
+                "parent", "name the tenant: only WatchChanges follows every tenant's log"
+            )
         limit = paging.page_size(page_size)
         with self._db.read() as conn:
             tenant = Access.tenant(conn, caller, slug)
@@ -109,16 +165,20 @@ class Changes:
         return Page(items, paging.encode(query, next_key))
 
     def prune(self, caller: Caller, *, before: datetime) -> int:
-        """Delete every tenant's records committed before `before` (retention),
-        one tenant per transaction; returns how many were deleted."""
+        """Delete every tenant's records committed before `before`
+        (retention); returns how many were deleted. Each transaction deletes
+        at most PRUNE_BATCH records, so writers never wait long for it."""
         require(caller, Scope.ADMIN)
+        with self._db.read() as conn:
+            logs = store.heads(conn)
         deleted = 0
-        after: Key | None = None
-        while True:
+        for tenant, _ in logs:
             with self._db.read() as conn:
-                found, after = tenant_store.list_tenants(conn, limit=100, after=after)
-            for tenant in found:
+                horizon = store.prune_horizon(conn, tenant, before=before)
+            while horizon:
                 with self._db.write() as conn:
-                    deleted += store.prune(conn, TenantRef(tenant.id, tenant.slug), before=before)
-            if after is None:
-                return deleted
+                    batch = store.prune(conn, tenant, through=horizon, limit=PRUNE_BATCH)
+                deleted += batch
+                if batch < PRUNE_BATCH:
+                    break
+        return deleted

@@ -6,17 +6,19 @@ worker threads; the streams wait on the event loop, so the commit listener
 hands over to the loop with call_soon_threadsafe and the waiters are
 touched only there. Commits elsewhere (other replicas) and missed wake-ups
 are caught by one poller for the whole process: every `poll_seconds` it
-reads the last seq of each watched tenant and wakes the streams of those
-that moved, so idle streams cost one query per tenant, not one per stream."""
+reads the last seq of each watched tenant (of every tenant while an
+all-tenants stream is open) and wakes the streams of those that moved, so
+idle streams cost one query per tenant, not one per stream."""
 
 import asyncio
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 import sqlalchemy as sa
 
-from identity_service.domain.models import TenantRef
+from identity_service.domain.models import TenantRef, now
 from identity_service.store import changes as store
 from identity_service.store.engine import Database
 
@@ -31,8 +33,14 @@ class Feed:
         self._poll_seconds = poll_seconds
         self._loop: asyncio.AbstractEventLoop | None = None
         self._poller: asyncio.Task[None] | None = None
-        self._waiters: dict[int, set[asyncio.Event]] = {}
+        # By tenant id; None: the streams of every tenant.
+        self._waiters: dict[int | None, set[asyncio.Event]] = {}
         self._tenants: dict[int, TenantRef] = {}
+        # The last poll: the last seq of each log it read, whether it read
+        # every log, and when it began.
+        self._seen: dict[int, int] = {}
+        self._seen_every = False
+        self._seen_at: datetime | None = None
         self.closing = False
 
     def open(self) -> None:
@@ -55,22 +63,34 @@ class Feed:
             await asyncio.wait([self._poller])
 
     @contextmanager
-    def subscribe(self, tenant: TenantRef) -> Iterator[asyncio.Event]:
-        """An event set after each commit to `tenant`'s log (and on close);
-        the subscriber clears it before it reads the log."""
+    def subscribe(self, tenant: TenantRef | None) -> Iterator[asyncio.Event]:
+        """An event set after each commit to `tenant`'s log (to any log when
+        None, and on close); the subscriber clears it before it reads."""
+        key = tenant.id if tenant is not None else None
         event = asyncio.Event()
         if self.closing:
             event.set()
-        self._waiters.setdefault(tenant.id, set()).add(event)
-        self._tenants[tenant.id] = tenant
+        self._waiters.setdefault(key, set()).add(event)
+        if tenant is not None:
+            self._tenants[tenant.id] = tenant
         try:
             yield event
         finally:
-            events = self._waiters[tenant.id]
+            events = self._waiters[key]
             events.discard(event)
             if not events:
-                del self._waiters[tenant.id]
-                del self._tenants[tenant.id]
+                del self._waiters[key]
+                if key is not None:
+                    del self._tenants[key]
+
+    def seen_at(self, tenant: TenantRef | None, seqs: dict[int, int]) -> datetime | None:
+        """When the last poll found `tenant`'s log (every log when None) at
+        `seqs` (a seq by tenant id, absent: 0); None when it did not."""
+        if tenant is None:
+            matches = self._seen_every and self._seen == {t: s for t, s in seqs.items() if s}
+        else:
+            matches = tenant.id in self._seen and self._seen[tenant.id] == seqs.get(tenant.id, 0)
+        return self._seen_at if matches else None
 
     def _committed(self, tenant_ids: frozenset[int]) -> None:
         # Any thread. A closed loop has no streams left to wake.
@@ -79,25 +99,26 @@ class Feed:
             loop.call_soon_threadsafe(self._wake, tenant_ids)
 
     def _wake(self, tenant_ids: frozenset[int]) -> None:
-        for tenant_id in tenant_ids:
-            for event in self._waiters.get(tenant_id, ()):
+        for key in (*tenant_ids, None) if tenant_ids else ():
+            for event in self._waiters.get(key, ()):
                 event.set()
 
     async def _poll(self) -> None:
-        seen: dict[int, int] = {}
         while True:
             await asyncio.sleep(self._poll_seconds)
-            tenants = list(self._tenants.values())
-            if not tenants:
+            if not self._waiters:
                 continue
+            every = None in self._waiters
+            at = now()
             try:
-                seqs = await asyncio.to_thread(self._last_seqs, tenants)
+                seqs = await asyncio.to_thread(self._last_seqs, set(self._tenants), every)
             except sa.exc.SQLAlchemyError:
                 log.exception("cannot poll the change log; retrying in %gs", self._poll_seconds)
                 continue
-            self._wake(frozenset(t for t, seq in seqs.items() if seen.get(t) != seq))
-            seen = seqs
+            self._wake(frozenset(t for t, seq in seqs.items() if self._seen.get(t, 0) != seq))
+            self._seen, self._seen_every, self._seen_at = seqs, every, at
 
-    def _last_seqs(self, tenants: list[TenantRef]) -> dict[int, int]:
+    def _last_seqs(self, tenant_ids: set[int], every: bool) -> dict[int, int]:
+        """The last seq of each of these tenants' logs, or of every log."""
         with self._db.read() as conn:
-            return {tenant.id: store.last_seq(conn, tenant) for tenant in tenants}
+            return {t.id: last for t, last in store.heads(conn, None if every else tenant_ids)}

@@ -57,10 +57,7 @@ def change(record: Change) -> change_pb2.Change:
 
 
 def checkpoint(position: Checkpoint) -> _Event.Checkpoint:
-    return _Event.Checkpoint(
-        cursor=changes.encode_cursor(position.tenant_id, position.seq),
-        time=timestamp(position.time),
-    )
+    return _Event.Checkpoint(cursor=position.cursor, time=timestamp(position.time))
 
 
 class ChangeServicer(change_service_pb2_grpc.ChangeServiceServicer):

@@ -13,7 +13,7 @@ row is locked only for the commit. SQLite serialises writers anyway
 (BEGIN IMMEDIATE, store/engine.py); on PostgreSQL the row lock does it,
 and other tenants' writers never wait for it."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -97,6 +97,21 @@ def last_seq(conn: sa.Connection, tenant: TenantRef) -> int:
     return int(conn.execute(query).scalar_one())
 
 
+def heads(
+    conn: sa.Connection, tenant_ids: Collection[int] | None = None
+) -> list[tuple[TenantRef, int]]:
+    """Every tenant that has a log (or those of `tenant_ids`), by id, with
+    the seq of its last change."""
+    query = (
+        sa.select(tenants.c.id, tenants.c.slug, tenants.c.change_seq)
+        .where(tenants.c.change_seq > 0)
+        .order_by(tenants.c.id)
+    )
+    if tenant_ids is not None:
+        query = query.where(tenants.c.id.in_(tenant_ids))
+    return [(TenantRef(row.id, row.slug), int(row.change_seq)) for row in conn.execute(query)]
+
+
 def first_seq(conn: sa.Connection, tenant: TenantRef) -> int:
     """The seq of the tenant's oldest kept record; the next seq when pruning
     removed every record."""
@@ -105,17 +120,23 @@ def first_seq(conn: sa.Connection, tenant: TenantRef) -> int:
     return int(oldest) if oldest is not None else last_seq(conn, tenant) + 1
 
 
-def prune(conn: sa.Connection, tenant: TenantRef, *, before: datetime) -> int:
-    """Delete the tenant's records up to the last one committed before
-    `before`; returns how many. The log only ever loses a prefix: commit
-    times are taken before the log lock, so a few may be out of seq order,
-    and deleting by time alone could leave a hole."""
+def prune_horizon(conn: sa.Connection, tenant: TenantRef, *, before: datetime) -> int:
+    """The seq of the tenant's last record committed before `before` (0 for
+    none): pruning deletes up to it. The log only ever loses a prefix:
+    commit times are taken before the log lock, so a few may be out of seq
+    order, and deleting by time alone could leave a hole."""
     horizon = conn.execute(
         sa.select(sa.func.max(_c.seq)).where(_c.tenant_id == tenant.id, _c.commit_time < before)
     ).scalar_one()
-    if horizon is None:
-        return 0
-    deleted = conn.execute(changes.delete().where(_c.tenant_id == tenant.id, _c.seq <= horizon))
+    return int(horizon or 0)
+
+
+def prune(conn: sa.Connection, tenant: TenantRef, *, through: int, limit: int) -> int:
+    """Delete the tenant's oldest records, at most `limit` of them and none
+    after seq `through`; returns how many. The log is gap-free and only
+    ever loses a prefix, so the batch is a seq range."""
+    batch_end = min(through, first_seq(conn, tenant) + limit - 1)
+    deleted = conn.execute(changes.delete().where(_c.tenant_id == tenant.id, _c.seq <= batch_end))
     return int(deleted.rowcount)
 
 

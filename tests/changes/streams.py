@@ -70,6 +70,17 @@ class Stream:
             if event is None:
                 raise AssertionError("the stream ended with OK")
 
+    def until_error(self, timeout: float = 5.0) -> tuple[list[Response], grpc.RpcError]:
+        """Every further response, and the error the stream then ends with."""
+        found: list[Response] = []
+        while True:
+            event = self._events.get(timeout=timeout)
+            if isinstance(event, grpc.RpcError):
+                return found, event
+            if event is None:
+                raise AssertionError("the stream ended with OK")
+            found.append(event)
+
     def cancel(self) -> None:
         self._call.cancel()  # type: ignore[no-untyped-call]  # grpc-stubs leaves it untyped
 

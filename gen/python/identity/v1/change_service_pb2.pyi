@@ -101,10 +101,13 @@ class WatchChangesRequest(_message.Message):
     RESOURCE_TYPES_FIELD_NUMBER: _builtins.int
     KINDS_FIELD_NUMBER: _builtins.int
     parent: _builtins.str
-    """"tenants/{tenant}", or "tenants/-" for the caller's own tenant."""
+    """"tenants/{tenant}", or "tenants/-": the caller's own tenant, or every
+    tenant for a platform credential.
+    """
     start_cursor: _builtins.str
-    """Start after this record (a Change.cursor or a Checkpoint.cursor);
-    empty: after the tenant's last record now, i.e. only future changes.
+    """Start after this record (a Change.cursor or a Checkpoint.cursor; of
+    every tenant: a Checkpoint.cursor of such a stream); empty: after the
+    last record now, i.e. only future changes.
     """
     @_builtins.property
     def resource_types(self) -> _containers.RepeatedScalarFieldContainer[_change_pb2.Change.ResourceType.ValueType]:
@@ -136,8 +139,8 @@ class WatchChangesResponse(_message.Message):
 
     @_typing.final
     class Checkpoint(_message.Message):
-        """The position of a stream in its tenant's log: every record up to it
-        has been sent or filtered out.
+        """The position of a stream in its tenant's log (in every tenant's log):
+        every record up to it has been sent or filtered out.
         """
 
         DESCRIPTOR: _descriptor.Descriptor
@@ -145,12 +148,12 @@ class WatchChangesResponse(_message.Message):
         CURSOR_FIELD_NUMBER: _builtins.int
         TIME_FIELD_NUMBER: _builtins.int
         cursor: _builtins.str
-        """Resume after this position with WatchChangesRequest.start_cursor or
-        ListChangesRequest.start_cursor.
+        """Resume after this position with WatchChangesRequest.start_cursor, or
+        for one tenant's stream with ListChangesRequest.start_cursor.
         """
         @_builtins.property
         def time(self) -> _timestamp_pb2.Timestamp:
-            """When the server read the log up to the cursor."""
+            """When the server last saw the log at the cursor."""
 
         def __init__(
             self,

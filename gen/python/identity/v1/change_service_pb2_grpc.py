@@ -26,9 +26,10 @@ if _version_not_supported:
 
 
 class ChangeServiceStub:
-    """A tenant's change log, for pull consumers and audits. Needs the "watch"
-    scope. A tenant credential reads its own tenant's log ("tenants/-" names
-    it); a platform credential names the tenant.
+    """The tenants' change logs, for pull consumers and audits. Needs the
+    "watch" scope. A tenant credential reads its own tenant's log
+    ("tenants/-" names it); a platform credential names the tenant, or
+    follows every tenant's log with WatchChanges on "tenants/-".
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED).
@@ -53,9 +54,10 @@ class ChangeServiceStub:
 
 
 class ChangeServiceServicer:
-    """A tenant's change log, for pull consumers and audits. Needs the "watch"
-    scope. A tenant credential reads its own tenant's log ("tenants/-" names
-    it); a platform credential names the tenant.
+    """The tenants' change logs, for pull consumers and audits. Needs the
+    "watch" scope. A tenant credential reads its own tenant's log
+    ("tenants/-" names it); a platform credential names the tenant, or
+    follows every tenant's log with WatchChanges on "tenants/-".
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED).
@@ -65,8 +67,9 @@ class ChangeServiceServicer:
         """Lists change records in log order, oldest first, after start_cursor
         (from the beginning of the log when empty). NOT_FOUND for another
         tenant; INVALID_ARGUMENT for a bad page token (INVALID_PAGE_TOKEN), a
-        cursor of another tenant or a malformed one, or an unspecified
-        resource type or kind in a filter (INVALID_FIELD); FAILED_PRECONDITION
+        cursor of another tenant or a malformed one, an unspecified resource
+        type or kind in a filter, or "tenants/-" with a platform credential
+        (INVALID_FIELD); FAILED_PRECONDITION
         (CURSOR_EXPIRED) for a cursor older than the log's retention.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -79,7 +82,16 @@ class ChangeServiceServicer:
         at-least-once, each record once in normal operation. Checkpoints carry
         the cursor to resume from: one when the backlog is delivered, then
         periodically, so idle streams and filtered-out records still advance
-        it. NOT_FOUND for another tenant; INVALID_ARGUMENT and
+        it.
+
+        With a platform credential, "tenants/-" follows every tenant's log,
+        including tenants created later: each tenant's records in order,
+        tenants interleaved. Its checkpoints carry a cursor of every log (a
+        Change.cursor is a position in its own tenant's log only), and one
+        follows each batch of records, so a consumer resumes without replaying
+        more than a batch.
+
+        NOT_FOUND for another tenant; INVALID_ARGUMENT and
         FAILED_PRECONDITION (CURSOR_EXPIRED) as ListChanges; UNAVAILABLE
         (SHUTTING_DOWN) after a last checkpoint when the server shuts down:
         resume from that checkpoint on another replica. An open stream ends
@@ -112,9 +124,10 @@ def add_ChangeServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ChangeService:
-    """A tenant's change log, for pull consumers and audits. Needs the "watch"
-    scope. A tenant credential reads its own tenant's log ("tenants/-" names
-    it); a platform credential names the tenant.
+    """The tenants' change logs, for pull consumers and audits. Needs the
+    "watch" scope. A tenant credential reads its own tenant's log
+    ("tenants/-" names it); a platform credential names the tenant, or
+    follows every tenant's log with WatchChanges on "tenants/-".
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED).

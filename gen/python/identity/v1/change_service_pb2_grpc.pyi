@@ -27,9 +27,10 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class ChangeServiceStub:
-    """A tenant's change log, for pull consumers and audits. Needs the "watch"
-    scope. A tenant credential reads its own tenant's log ("tenants/-" names
-    it); a platform credential names the tenant.
+    """The tenants' change logs, for pull consumers and audits. Needs the
+    "watch" scope. A tenant credential reads its own tenant's log
+    ("tenants/-" names it); a platform credential names the tenant, or
+    follows every tenant's log with WatchChanges on "tenants/-".
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED).
@@ -43,8 +44,9 @@ class ChangeServiceStub:
     """Lists change records in log order, oldest first, after start_cursor
     (from the beginning of the log when empty). NOT_FOUND for another
     tenant; INVALID_ARGUMENT for a bad page token (INVALID_PAGE_TOKEN), a
-    cursor of another tenant or a malformed one, or an unspecified
-    resource type or kind in a filter (INVALID_FIELD); FAILED_PRECONDITION
+    cursor of another tenant or a malformed one, an unspecified resource
+    type or kind in a filter, or "tenants/-" with a platform credential
+    (INVALID_FIELD); FAILED_PRECONDITION
     (CURSOR_EXPIRED) for a cursor older than the log's retention.
     """
     WatchChanges: _grpc.UnaryStreamMultiCallable[_change_service_pb2.WatchChangesRequest, _change_service_pb2.WatchChangesResponse]
@@ -53,7 +55,16 @@ class ChangeServiceStub:
     at-least-once, each record once in normal operation. Checkpoints carry
     the cursor to resume from: one when the backlog is delivered, then
     periodically, so idle streams and filtered-out records still advance
-    it. NOT_FOUND for another tenant; INVALID_ARGUMENT and
+    it.
+
+    With a platform credential, "tenants/-" follows every tenant's log,
+    including tenants created later: each tenant's records in order,
+    tenants interleaved. Its checkpoints carry a cursor of every log (a
+    Change.cursor is a position in its own tenant's log only), and one
+    follows each batch of records, so a consumer resumes without replaying
+    more than a batch.
+
+    NOT_FOUND for another tenant; INVALID_ARGUMENT and
     FAILED_PRECONDITION (CURSOR_EXPIRED) as ListChanges; UNAVAILABLE
     (SHUTTING_DOWN) after a last checkpoint when the server shuts down:
     resume from that checkpoint on another replica. An open stream ends
@@ -63,9 +74,10 @@ class ChangeServiceStub:
 
 @_typing.type_check_only
 class ChangeServiceAsyncStub(ChangeServiceStub):
-    """A tenant's change log, for pull consumers and audits. Needs the "watch"
-    scope. A tenant credential reads its own tenant's log ("tenants/-" names
-    it); a platform credential names the tenant.
+    """The tenants' change logs, for pull consumers and audits. Needs the
+    "watch" scope. A tenant credential reads its own tenant's log
+    ("tenants/-" names it); a platform credential names the tenant, or
+    follows every tenant's log with WatchChanges on "tenants/-".
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED).
@@ -76,8 +88,9 @@ class ChangeServiceAsyncStub(ChangeServiceStub):
     """Lists change records in log order, oldest first, after start_cursor
     (from the beginning of the log when empty). NOT_FOUND for another
     tenant; INVALID_ARGUMENT for a bad page token (INVALID_PAGE_TOKEN), a
-    cursor of another tenant or a malformed one, or an unspecified
-    resource type or kind in a filter (INVALID_FIELD); FAILED_PRECONDITION
+    cursor of another tenant or a malformed one, an unspecified resource
+    type or kind in a filter, or "tenants/-" with a platform credential
+    (INVALID_FIELD); FAILED_PRECONDITION
     (CURSOR_EXPIRED) for a cursor older than the log's retention.
     """
     WatchChanges: _aio.UnaryStreamMultiCallable[_change_service_pb2.WatchChangesRequest, _change_service_pb2.WatchChangesResponse]  # type: ignore[assignment]
@@ -86,7 +99,16 @@ class ChangeServiceAsyncStub(ChangeServiceStub):
     at-least-once, each record once in normal operation. Checkpoints carry
     the cursor to resume from: one when the backlog is delivered, then
     periodically, so idle streams and filtered-out records still advance
-    it. NOT_FOUND for another tenant; INVALID_ARGUMENT and
+    it.
+
+    With a platform credential, "tenants/-" follows every tenant's log,
+    including tenants created later: each tenant's records in order,
+    tenants interleaved. Its checkpoints carry a cursor of every log (a
+    Change.cursor is a position in its own tenant's log only), and one
+    follows each batch of records, so a consumer resumes without replaying
+    more than a batch.
+
+    NOT_FOUND for another tenant; INVALID_ARGUMENT and
     FAILED_PRECONDITION (CURSOR_EXPIRED) as ListChanges; UNAVAILABLE
     (SHUTTING_DOWN) after a last checkpoint when the server shuts down:
     resume from that checkpoint on another replica. An open stream ends
@@ -95,9 +117,10 @@ class ChangeServiceAsyncStub(ChangeServiceStub):
     """
 
 class ChangeServiceServicer(metaclass=_abc_1.ABCMeta):
-    """A tenant's change log, for pull consumers and audits. Needs the "watch"
-    scope. A tenant credential reads its own tenant's log ("tenants/-" names
-    it); a platform credential names the tenant.
+    """The tenants' change logs, for pull consumers and audits. Needs the
+    "watch" scope. A tenant credential reads its own tenant's log
+    ("tenants/-" names it); a platform credential names the tenant, or
+    follows every tenant's log with WatchChanges on "tenants/-".
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED).
@@ -112,8 +135,9 @@ class ChangeServiceServicer(metaclass=_abc_1.ABCMeta):
         """Lists change records in log order, oldest first, after start_cursor
         (from the beginning of the log when empty). NOT_FOUND for another
         tenant; INVALID_ARGUMENT for a bad page token (INVALID_PAGE_TOKEN), a
-        cursor of another tenant or a malformed one, or an unspecified
-        resource type or kind in a filter (INVALID_FIELD); FAILED_PRECONDITION
+        cursor of another tenant or a malformed one, an unspecified resource
+        type or kind in a filter, or "tenants/-" with a platform credential
+        (INVALID_FIELD); FAILED_PRECONDITION
         (CURSOR_EXPIRED) for a cursor older than the log's retention.
         """
 
@@ -128,7 +152,16 @@ class ChangeServiceServicer(metaclass=_abc_1.ABCMeta):
         at-least-once, each record once in normal operation. Checkpoints carry
         the cursor to resume from: one when the backlog is delivered, then
         periodically, so idle streams and filtered-out records still advance
-        it. NOT_FOUND for another tenant; INVALID_ARGUMENT and
+        it.
+
+        With a platform credential, "tenants/-" follows every tenant's log,
+        including tenants created later: each tenant's records in order,
+        tenants interleaved. Its checkpoints carry a cursor of every log (a
+        Change.cursor is a position in its own tenant's log only), and one
+        follows each batch of records, so a consumer resumes without replaying
+        more than a batch.
+
+        NOT_FOUND for another tenant; INVALID_ARGUMENT and
         FAILED_PRECONDITION (CURSOR_EXPIRED) as ListChanges; UNAVAILABLE
         (SHUTTING_DOWN) after a last checkpoint when the server shuts down:
         resume from that checkpoint on another replica. An open stream ends
