@@ -10,7 +10,7 @@ STUBS := gen/python/identity/__init__.py
 DATABASE_URL ?= sqlite:///var/roster.db
 
 .DEFAULT_GOAL := help
-.PHONY: help venv proto check-generated run test lint api-baseline format lock clean
+.PHONY: help venv proto check-generated run test bench lint api-baseline format lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ run: $(INSTALLED) $(STUBS) ## Migrate var/roster.db, ensure tenant demo, run ide
 test: $(INSTALLED) $(STUBS) ## Run the whole test suite
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; fi; exit $$rc
+
+bench: $(INSTALLED) $(STUBS) ## Benchmark a real identity_service (about 1 min); writes bench/results.json
+	$(PY) -m bench
 
 lint: $(INSTALLED) ## ruff, mypy, buf lint, format and breaking, import-linter, generated-code drift
 	$(BIN)/ruff check .
