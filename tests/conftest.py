@@ -1,6 +1,7 @@
 """Shared fixtures: one real identity_service on 127.0.0.1:0 over a real,
-migrated SQLite file for the session, and a fresh tenant for every test, so
-tests never clean up after each other."""
+migrated database for the session (a SQLite file, then a PostgreSQL
+database: every test that uses them runs on both), and a fresh tenant for
+every test, so tests never clean up after each other."""
 
 import asyncio
 import threading
@@ -23,6 +24,7 @@ from identity_service.settings import Settings
 from identity_service.store import migrate
 from identity_service.store.engine import Database
 from tests.helpers import Stubs, TenantAccess, new_credential, new_tenant
+from tests.postgres import Postgres
 
 T = TypeVar("T")
 
@@ -56,7 +58,19 @@ class ServerThread:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def postgres() -> Iterator[Postgres]:
+    """One PostgreSQL 15 server for the session, started when first needed."""
+    with Postgres() as server:
+        yield server
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Every test that uses the database runs on both engines: a SQLite file,
+    and a database on a real PostgreSQL server."""
+    if request.param == "postgresql":
+        server: Postgres = request.getfixturevalue("postgres")
+        return server.database()
     path: Path = tmp_path_factory.mktemp("db") / "roster.db"
     return f"sqlite:///{path}"
 

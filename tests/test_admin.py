@@ -26,6 +26,7 @@ from identity.v1 import (
 
 from identity_service.store.engine import Database
 from tests.helpers import TenantAccess, error_info, field_violations, new_credential
+from tests.postgres import Postgres
 
 Metadata = tuple[tuple[str, str], ...]
 TenantStub = tenant_service_pb2_grpc.TenantServiceStub
@@ -297,14 +298,28 @@ def test_two_credentials_never_share_a_secret(
     assert len(secrets) == 50
 
 
-def _database_bytes(database_url: str) -> bytes:
-    path = Path(database_url.removeprefix("sqlite:///"))
-    return b"".join(p.read_bytes() for p in sorted(path.parent.glob(f"{path.name}*")))
+def _database_bytes(db: Database, request: pytest.FixtureRequest) -> bytes:
+    """Every byte the database keeps on disk: the SQLite file and its WAL, or
+    PostgreSQL's files of this database and its write-ahead log."""
+    if not db.is_postgresql:
+        path = Path(str(db.engine.url.database))
+        files = sorted(path.parent.glob(f"{path.name}*"))
+    else:
+        server: Postgres = request.getfixturevalue("postgres")
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("CHECKPOINT")  # table files up to date
+            oid = conn.exec_driver_sql(
+                "SELECT oid FROM pg_database WHERE datname = current_database()"
+            ).scalar_one()
+            conn.commit()
+        base = server.data / "base" / str(oid)
+        files = sorted([*base.iterdir(), *(server.data / "pg_wal").glob("0*")])
+    return b"".join(p.read_bytes() for p in files if p.is_file())
 
 
 def test_the_secret_is_shown_once_and_only_its_hash_is_stored(
     db: Database,
-    database_url: str,
+    request: pytest.FixtureRequest,
     credentials: CredentialStub,
     platform_admin: Metadata,
     tenant: TenantAccess,
@@ -321,7 +336,7 @@ def test_the_secret_is_shown_once_and_only_its_hash_is_stored(
     stored = [str(value) for value in row]
     assert digest in stored
     assert not any(secret[8:] in value for value in stored)
-    files = _database_bytes(database_url)
+    files = _database_bytes(db, request)
     assert digest.encode() in files
     assert secret[8:].encode() not in files
     got = credentials.GetCredential(

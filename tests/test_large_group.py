@@ -1,13 +1,13 @@
 """A membership change touches only the rows it changes: adding one member to a
 group of 50,000 costs what it costs for a group of ten (DESIGN.md, "Group
 membership is a delta"). Cost is counted, never timed: the SQL statements, the
-rows each one changes, and the SQLite virtual-machine instructions they run,
-which grow with every row a statement reads."""
+rows each one changes, and the work they make the database do, which grows
+with every row a statement reads (SQLite's virtual-machine instructions;
+PostgreSQL's count of rows its scans read)."""
 
-import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,6 +88,10 @@ def _seed(db: Database, size: int) -> Seeded:
         conn.execute(_table(GroupRow).insert(), group)
         conn.execute(_table(MembershipRow).insert(), members)
     caller = Caller("seed", tenant.id, tenant.slug, frozenset({Scope.SCIM}))
+    if db.is_postgresql:  # statistics, as autovacuum keeps them
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
     return Seeded(caller, group_id, user_ids)
 
 
@@ -115,6 +119,13 @@ class Cost:
     statements: list[str] = field(default_factory=list)
     rowcounts: list[int] = field(default_factory=list)
     instructions: int = 0
+    noise: int = 0
+
+    def costs_about(self, other: "Cost") -> bool:
+        """At most 10% more work than `other`; on PostgreSQL give or take
+        rows other backends report late into the same views (a few dozen;
+        a scan of the 50,000 members would add 50,000)."""
+        return self.instructions <= other.instructions * 1.1 + self.noise
 
     def rows_written(self) -> list[int]:
         """Rows written per statement, the change log aside: it gets one row
@@ -129,25 +140,30 @@ class Cost:
 @contextmanager
 def counted(engine: sa.Engine) -> Iterator[Cost]:
     """Record the statements run from this thread, their rowcounts, and the
-    SQLite VM instructions spent (a progress handler ticking on each one)."""
+    work they made the database do: on SQLite the VM instructions spent (a
+    progress handler ticking on each one), on PostgreSQL the rows its scans
+    read (the statistics views, flushed on purpose before and after)."""
     cost = Cost()
     thread = threading.get_ident()
-    instrumented: set[sqlite3.Connection] = set()
+    connections: set[Any] = set()
+    sqlite = engine.dialect.name == "sqlite"
 
     def tick() -> int:
         cost.instructions += 1
         return 0
 
     def before(_conn: Any, cursor: Any, *_args: Any) -> None:
-        if threading.get_ident() == thread and cursor.connection not in instrumented:
-            cursor.connection.set_progress_handler(tick, 1)
-            instrumented.add(cursor.connection)
+        if threading.get_ident() == thread and cursor.connection not in connections:
+            if sqlite:
+                cursor.connection.set_progress_handler(tick, 1)
+            connections.add(cursor.connection)
 
     def after(_conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
         if threading.get_ident() == thread:
             cost.statements.append(statement)
             cost.rowcounts.append(cursor.rowcount)
 
+    read_before = 0 if sqlite else _rows_read(engine, ())
     sa.event.listen(engine, "before_cursor_execute", before)
     sa.event.listen(engine, "after_cursor_execute", after)
     try:
@@ -155,8 +171,32 @@ def counted(engine: sa.Engine) -> Iterator[Cost]:
     finally:
         sa.event.remove(engine, "before_cursor_execute", before)
         sa.event.remove(engine, "after_cursor_execute", after)
-        for connection in instrumented:
-            connection.set_progress_handler(None, 1)
+        if sqlite:
+            for connection in connections:
+                connection.set_progress_handler(None, 1)
+        else:
+            cost.instructions = _rows_read(engine, connections) - read_before
+            cost.noise = 500
+
+
+def _rows_read(engine: sa.Engine, used: Iterable[Any]) -> int:
+    """Every row PostgreSQL's scans have read in this database so far. A
+    backend reports its counts when it goes idle, at most once a second
+    unless told to flush: each connection that did the work is told (it
+    sits idle in the pool now), and so is the one that reads the views."""
+    for connection in used:
+        connection.execute("SELECT pg_stat_force_next_flush()")
+        connection.commit()
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT pg_stat_force_next_flush()")
+        conn.commit()
+        conn.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
+        read = conn.exec_driver_sql(
+            "SELECT sum(coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0))"
+            " FROM pg_stat_user_tables"
+        ).scalar_one()
+        conn.commit()
+    return int(read or 0)
 
 
 # Prepares an operation on a seeded tenant, and returns it to be measured.
@@ -263,7 +303,7 @@ def test_a_membership_change_costs_the_same_in_a_group_of_50000_as_of_10(
     assert max(in_large.rows_written()) <= 1
     # Index seeks cost the same few instructions at any size; a scan of the
     # 50,000 members would cost hundreds of thousands more.
-    assert in_large.instructions <= in_small.instructions * 1.1
+    assert in_large.costs_about(in_small)
     after = Groups(db).get(large.caller, large.slug, large.group_id)
     assert after.member_count == before.member_count + delta == _member_rows(db, large)
     assert after.etag != before.etag
@@ -278,7 +318,7 @@ def test_the_groups_of_a_member_cost_the_same_in_a_tenant_of_50000_members_as_of
     in_large = _measure(db, large, prepare)
 
     assert in_large.statements == in_small.statements
-    assert in_large.instructions <= in_small.instructions * 1.1
+    assert in_large.costs_about(in_small)
 
 
 def _members_page(
@@ -302,4 +342,4 @@ def test_a_deep_page_of_members_costs_what_the_first_page_costs(
     deep, _ = _members_page(db, large, token)
 
     assert len(deep.statements) == len(first.statements)
-    assert deep.instructions <= first.instructions * 1.1
+    assert deep.costs_about(first)

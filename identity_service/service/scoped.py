@@ -10,6 +10,7 @@ from identity_service.domain.models import Caller, ListQuery, Page, Scope, Tenan
 from identity_service.service import paging
 from identity_service.service.access import Access, require
 from identity_service.service.changes import change_cursor
+from identity_service.store import tenants as tenant_store
 from identity_service.store.engine import Database
 from identity_service.store.resources import Resources
 
@@ -44,8 +45,15 @@ class TenantScoped(Generic[T]):
 
     @staticmethod
     def _tenant(conn: sa.Connection, caller: Caller, slug: str, scope: Scope) -> TenantRef:
+        """The tenant the call reaches; for a write, locked until the
+        transaction ends: a tenant's writes are serial, so uniqueness,
+        request_id replays, etags, membership and group nesting are decided
+        on committed data (docs/decisions/0009)."""
         require(caller, scope)
-        return Access.tenant(conn, caller, slug)
+        tenant = Access.tenant(conn, caller, slug)
+        if scope == Scope.WRITE:
+            tenant_store.lock_tenant(conn, tenant.id)
+        return tenant
 
     def _find(
         self,

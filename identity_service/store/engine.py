@@ -77,9 +77,10 @@ def _on_sqlite_begin(connection: sa.Connection) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def create_engine(database_url: str) -> sa.Engine:
+def create_engine(database_url: str, *, pool_size: int = 10, max_overflow: int = 10) -> sa.Engine:
     """An engine for a database URL: sqlite:///path (the file's directory is
-    created) or postgresql://user@host:port/db."""
+    created) or postgresql://user@host:port/db (driven by psycopg 3, with a
+    pool of `pool_size` connections plus up to `max_overflow` more)."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
@@ -88,9 +89,16 @@ def create_engine(database_url: str) -> sa.Engine:
         sa.event.listen(engine, "connect", _on_sqlite_connect)
         sa.event.listen(engine, "begin", _on_sqlite_begin)
         return engine
-    if url.drivername == "postgresql":
-        url = url.set(drivername="postgresql+psycopg")
-    return sa.create_engine(url, pool_pre_ping=True)
+    if url.get_backend_name() != "postgresql":
+        raise ValueError("the database URL must start with sqlite:/// or postgresql://")
+    return sa.create_engine(
+        url.set(drivername="postgresql+psycopg"),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,  # a connection the server closed is replaced, not used
+        # Writes run at READ COMMITTED (the default) and serialise per tenant
+        # on the tenant row (Database.write); see docs/decisions/0009.
+    )
 
 
 class Database:
@@ -100,14 +108,29 @@ class Database:
         self.engine = engine
         self._listeners: tuple[CommitListener, ...] = ()
         self._listeners_lock = threading.Lock()
+        # PostgreSQL: a read sees one snapshot for all its statements (a List
+        # call's change cursor and its page agree), and never writes.
+        self._read_options: dict[str, Any] = (
+            {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+            if engine.dialect.name == "postgresql"
+            else {}
+        )
 
     @classmethod
-    def from_url(cls, database_url: str) -> "Database":
-        return cls(create_engine(database_url))
+    def from_url(cls, database_url: str, **pool: int) -> "Database":
+        return cls(create_engine(database_url, **pool))
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
 
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
-        """A read-write transaction: committed on success, rolled back on error."""
+        """A read-write transaction: committed on success, rolled back on
+        error. On SQLite it holds the database's write lock from the start
+        (BEGIN IMMEDIATE); on PostgreSQL the use case locks its tenant's row
+        first (`store.tenants.lock_tenant`), so in both a transaction sees
+        every write of its tenant that committed before it."""
         with self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
             # conn.info outlives the checkout (it is the pooled connection's).
             conn.info[_CHANGED_TENANTS] = set()
@@ -129,8 +152,8 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
-        """A read-only transaction: one consistent snapshot, never committed."""
-        with self.engine.connect() as conn, conn.begin():
+        """A read-only transaction: one consistent snapshot."""
+        with self.engine.connect().execution_options(**self._read_options) as conn, conn.begin():
             yield conn
 
     def dispose(self) -> None:

@@ -47,6 +47,18 @@ def get_tenant(conn: sa.Connection, slug: str) -> Tenant | None:
     return _to_tenant(row) if row else None
 
 
+def lock_tenant(conn: sa.Connection, tenant_id: int) -> None:
+    """Take the tenant row's write lock until the transaction ends (on
+    PostgreSQL; SQLite's BEGIN IMMEDIATE already locks the whole database):
+    the writers of one tenant then run one after another, each seeing what
+    the previous one committed. FOR NO KEY UPDATE, the lock the change-log
+    counter's UPDATE takes anyway, so inserts referencing the tenant do not
+    wait on it."""
+    conn.execute(
+        sa.select(tenants.c.id).where(tenants.c.id == tenant_id).with_for_update(key_share=True)
+    )
+
+
 def set_tenant_state(conn: sa.Connection, tenant_id: int, state: TenantState, at: datetime) -> None:
     conn.execute(
         tenants.update().where(tenants.c.id == tenant_id).values(state=state.value, update_time=at)

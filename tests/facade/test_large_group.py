@@ -48,6 +48,11 @@ def _member_id(i: int) -> str:
     return f"00000000-0000-4000-8000-{i:012d}"
 
 
+def _padded(number: sa.ColumnElement[int]) -> sa.ColumnElement[str]:
+    """SQL: `number` as 12 digits, zero-padded, in SQLite and PostgreSQL alike."""
+    return sa.func.substr(sa.cast(number + sa.literal(10**12, sa.BigInteger), sa.String), 2)
+
+
 def _insert_users(conn: sa.Connection, tenant_id: int, size: int) -> None:
     """`size` users made by the database itself (INSERT ... SELECT over a
     series): a hundred times faster than sending the rows. Their ids sort as
@@ -57,9 +62,9 @@ def _insert_users(conn: sa.Connection, tenant_id: int, size: int) -> None:
     series = series.union_all(sa.select(series.c.i + 1).where(series.c.i < size - 1))
     at = sa.literal(now(), users.c.create_time.type)
     user_name = sa.literal("user") + sa.cast(series.c.i, sa.String)
-    columns = {
+    columns: dict[str, Any] = {
         "tenant_id": sa.literal(tenant_id),
-        "id": sa.func.printf(_member_id(0)[:-12] + "%012d", series.c.i),
+        "id": sa.literal(_member_id(0)[:-12]) + _padded(series.c.i),
         "user_name": user_name,
         "user_name_key": user_name,
         "state": sa.literal("ACTIVE"),

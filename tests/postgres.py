@@ -1,0 +1,123 @@
+"""A real PostgreSQL server for the tests: initdb in a temporary directory,
+postgres on 127.0.0.1 at a free port, stopped and removed at the end.
+PostgreSQL refuses to run as root, so as root the server runs as the
+`postgres` system user that Debian's package creates."""
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import psycopg
+
+_DEBIAN_BIN = Path("/usr/lib/postgresql/15/bin")
+_USER = "roster"
+
+
+def _program(name: str) -> str:
+    found = shutil.which(name) or shutil.which(name, path=str(_DEBIAN_BIN))
+    if found is None:
+        raise RuntimeError(
+            f"{name} not found: install PostgreSQL 15 (Debian: apt-get install postgresql-15)"
+        )
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Postgres:
+    """One server; `database()` creates a fresh, empty database on it."""
+
+    def __init__(self) -> None:
+        self._directory = Path(tempfile.mkdtemp(prefix="roster-pg-"))
+        self.data = self._directory / "data"
+        self._log = self._directory / "postgres.log"
+        self._as: dict[str, object] = {}
+        if os.geteuid() == 0:
+            account = pwd.getpwnam("postgres")
+            os.chown(self._directory, account.pw_uid, account.pw_gid)
+            self._as = {"user": account.pw_uid, "group": account.pw_gid}
+        self.port = _free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        subprocess.run(
+            [
+                *(_program("initdb"), "-D", str(self.data), "-U", _USER),
+                *("--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"),
+            ],
+            check=True,
+            capture_output=True,
+            **self._as,  # type: ignore[call-overload]
+        )
+        with self._log.open("wb") as log:
+            self._process = subprocess.Popen(
+                [
+                    *(_program("postgres"), "-D", str(self.data), "-p", str(self.port)),
+                    *("-c", "listen_addresses=127.0.0.1"),
+                    *("-c", f"unix_socket_directories={self._directory}"),
+                    *("-c", "max_connections=300"),
+                    # Durability is not under test here; speed is welcome.
+                    *("-c", "fsync=off", "-c", "synchronous_commit=off"),
+                    *("-c", "full_page_writes=off"),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                **self._as,  # type: ignore[call-overload]
+            )
+        self._wait_until_ready()
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                psycopg.connect(self._dsn("postgres"), connect_timeout=2).close()
+                return
+            except psycopg.OperationalError:
+                if self._process is not None and self._process.poll() is not None:
+                    raise RuntimeError(f"postgres exited:\n{self._log.read_text()}") from None
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"postgres not ready:\n{self._log.read_text()}") from None
+                time.sleep(0.1)
+
+    def _dsn(self, database: str) -> str:
+        return f"postgresql://{_USER}@127.0.0.1:{self.port}/{database}"
+
+    def database(self) -> str:
+        """The URL of a new, empty database (as Roster takes it)."""
+        name = f"roster_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self._dsn("postgres"), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self._dsn(name)
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            # SIGINT: fast shutdown (SIGTERM's "smart" one waits for clients).
+            self._process.send_signal(signal.SIGINT)
+            self._process.wait(timeout=30)
+        shutil.rmtree(self._directory, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
