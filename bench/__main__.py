@@ -1,7 +1,10 @@
 """`make bench`: run the benchmarks, print their tables, write
-bench/results.json, and exit 1 when a target is missed."""
+bench/results.json, and exit 1 when a target is missed. BENCH_DATABASE_URL
+names an empty database to run on instead of a SQLite file (e.g. a
+PostgreSQL database: postgresql://user@host:port/db)."""
 
 import asyncio
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -14,7 +17,7 @@ RESULTS = Path(__file__).with_name("results.json")
 def main() -> int:
     with (
         tempfile.TemporaryDirectory(prefix="roster-bench-") as workdir,
-        server.running(Path(workdir)) as running,
+        server.running(Path(workdir), os.environ.get("BENCH_DATABASE_URL")) as running,
     ):
         result = asyncio.run(idle_streams.run(running))
     print(report.table(result))

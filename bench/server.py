@@ -49,12 +49,12 @@ def environment() -> dict[str, str]:
 
 
 @contextmanager
-def running(workdir: Path) -> Iterator[Server]:
-    """Migrate a database in `workdir`, create the tenant and its
-    credentials, and serve until the block ends (SIGTERM, then wait). The
-    server's log goes to `workdir`/server.log; its end is shown when the
-    block fails."""
-    database = ["--database-url", f"sqlite:///{workdir / 'bench.db'}"]
+def running(workdir: Path, database_url: str | None = None) -> Iterator[Server]:
+    """Migrate a database (`database_url`, an empty one; else a SQLite file
+    in `workdir`), create the tenant and its credentials, and serve until
+    the block ends (SIGTERM, then wait). The server's log goes to
+    `workdir`/server.log; its end is shown when the block fails."""
+    database = ["--database-url", database_url or f"sqlite:///{workdir / 'bench.db'}"]
     _cli("migrate", *database)
     scim_secret = _cli("tenants", "create", TENANT, *database)
     watch_secret = _cli("credentials", "create", "--tenant", TENANT, "--scopes", "watch", *database)

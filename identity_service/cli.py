@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from identity_service import cli_client as client
 from identity_service import cli_commands as commands
-from identity_service.domain.errors import DomainError
+from identity_service.domain.errors import DomainError, StorageUnavailable
 from identity_service.settings import DEFAULT_DATABASE_URL, DEFAULT_LISTEN, Settings
 
 _Group: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -26,6 +26,10 @@ environment:
   ROSTER_CHANGE_RETENTION_DAYS set what the flags of the same name set; a flag
   wins over its variable. ROSTER_WATCH_CHECKPOINT_SECONDS and
   ROSTER_WATCH_POLL_SECONDS tune WatchChanges streams (default: 15 and 2).
+  ROSTER_DATABASE_POOL_SIZE, ROSTER_DATABASE_MAX_OVERFLOW (PostgreSQL pool),
+  ROSTER_HEALTH_CHECK_SECONDS, ROSTER_HEALTH_CHECK_TIMEOUT_SECONDS (readiness),
+  ROSTER_MAX_CONNECTION_AGE_SECONDS, ROSTER_MAX_CONNECTION_AGE_GRACE_SECONDS,
+  ROSTER_KEEPALIVE_SECONDS: see README "Configuration" and docs/deploy.md.
   ROSTER_TOKEN is the bearer credential of `watch` and `audit`.
 """
 
@@ -45,6 +49,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     command: commands.Command = args.command
     try:
         return command(args, settings)
+    except StorageUnavailable as exc:
+        cause = exc.__cause__
+        if isinstance(cause, sa.exc.OperationalError):
+            return commands.fail(_database_problem(cause))
+        return commands.fail(exc.message)
     except DomainError as exc:
         return commands.fail(exc.message)
     except sa.exc.OperationalError as exc:

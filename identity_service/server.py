@@ -1,4 +1,5 @@
-"""The grpc.aio server: identity.v1 services, health checking, reflection, and
+"""The grpc.aio server: identity.v1 services, health checking (readiness
+follows the database), reflection, connection age and keepalive limits, and
 a graceful shutdown (health NOT_SERVING, drain, stop) on SIGTERM or SIGINT."""
 
 import asyncio
@@ -8,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import grpc
+import sqlalchemy as sa
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 # health.aio.HealthServicer, imported from where it lives: grpc-stubs does
@@ -16,6 +18,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from identity_service import servicers
+from identity_service.domain.errors import StorageUnavailable
 from identity_service.service.access import Access
 from identity_service.service.feed import Feed
 from identity_service.service.watch import Watch
@@ -24,6 +27,17 @@ from identity_service.store import migrate
 from identity_service.store.engine import Database
 
 log = logging.getLogger(__name__)
+
+# A health entry that stays SERVING while the process answers, whatever the
+# database does: the liveness probe's. Readiness is "" (or a service name).
+LIVENESS = "liveness"
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+_KEEPALIVE_TIMEOUT_MS = 20_000
+# Clients may ping idle connections this often (gRPC-Go and grpc-java raise
+# shorter keepalive times to it anyway); more often ends the connection
+# with GOAWAY too_many_pings.
+_MIN_CLIENT_PING_INTERVAL_MS = 10_000
 
 
 class ListenError(Exception):
@@ -36,24 +50,106 @@ class NotMigrated(Exception):
 
 @dataclass(frozen=True)
 class Running:
-    """A started server, the port it is bound to, its health servicer, and
-    the feed that wakes its change streams."""
+    """A started server, the port it is bound to, its health servicer, the
+    feed that wakes its change streams, and the readiness checker."""
 
     server: grpc.aio.Server
     port: int
     health: HealthServicer
     services: tuple[str, ...]
     feed: Feed
+    readiness: "Readiness"
+
+
+class Readiness:
+    """Reports every service NOT_SERVING while the database does not answer a
+    trivial query, and SERVING again once it does; one check every
+    `interval` seconds, each given `timeout` seconds. Closed before the
+    graceful shutdown, which then reports NOT_SERVING for good."""
+
+    def __init__(
+        self,
+        db: Database,
+        health: HealthServicer,
+        names: Iterable[str],
+        *,
+        interval: float,
+        timeout: float,
+    ) -> None:
+        self._db = db
+        self._health = health
+        self._names = tuple(names)
+        self._interval = interval
+        self._timeout = timeout
+        self._checker: asyncio.Task[None] | None = None
+        # The query in its worker thread; a thread cannot be cancelled, so a
+        # hung query is waited for, never doubled.
+        self._query: asyncio.Future[None] | None = None
+        self.ready = True
+
+    def open(self) -> None:
+        """Start checking. Call it on the server's event loop."""
+        self._checker = asyncio.get_running_loop().create_task(self._check_forever())
+        self._checker.add_done_callback(_stopped)
+
+    async def close(self) -> None:
+        """Stop checking; the statuses stay as they are."""
+        if self._checker is not None:
+            self._checker.cancel()
+            await asyncio.wait([self._checker])
+
+    async def _check_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            problem = await self._problem()
+            if (problem is None) != self.ready:
+                await self._report(problem)
+
+    async def _problem(self) -> str | None:
+        """None when the database answered; else why it did not."""
+        if self._query is None or self._query.done():
+            self._query = asyncio.ensure_future(asyncio.to_thread(self._select_one))
+            self._query.add_done_callback(_retrieve)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._query), self._timeout)
+        except TimeoutError:
+            return f"no answer within {self._timeout:g}s"
+        except (StorageUnavailable, sa.exc.SQLAlchemyError) as exc:
+            return str(exc.__cause__ or exc).splitlines()[0]
+        return None
+
+    def _select_one(self) -> None:
+        with self._db.read() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    async def _report(self, problem: str | None) -> None:
+        self.ready = problem is None
+        if problem is None:
+            log.info("the database answers again: reporting SERVING")
+        else:
+            log.error("the database does not answer (%s): reporting NOT_SERVING", problem)
+        for name in self._names:
+            await self._health.set(name, SERVING if self.ready else NOT_SERVING)
+
+
+def _stopped(checker: "asyncio.Task[None]") -> None:
+    # Only close() should end the checks; a bug that ends them is loud.
+    if not checker.cancelled() and (error := checker.exception()) is not None:
+        log.error("readiness checks stopped: health no longer follows the database", exc_info=error)
+
+
+def _retrieve(query: "asyncio.Future[None]") -> None:
+    # A query that outlived its timeout fails unobserved; its failure was
+    # reported as the timeout already.
+    if not query.cancelled():
+        query.exception()
 
 
 async def start(settings: Settings, db: Database) -> Running:
     """Build, bind and start the server. Every service is SERVING once this
     returns; with port 0 in `settings.listen`, `Running.port` is the real one."""
     server = grpc.aio.server(
-        interceptors=servicers.interceptors(Access(db)),
-        # Without this grpc sets SO_REUSEPORT, and a second instance on the
-        # same port would silently share its traffic instead of failing.
-        options=[("grpc.so_reuseport", 0)],
+        interceptors=servicers.interceptors(Access(db)), options=server_options(settings)
     )
     feed = Feed(db, poll_seconds=settings.watch_poll_seconds)
     watch = Watch(db, feed, checkpoint_seconds=settings.watch_checkpoint_seconds)
@@ -63,11 +159,19 @@ async def start(settings: Settings, db: Database) -> Running:
         reflection.SERVICE_NAME,
     )
     health_servicer = await _add_health(server, services)
+    readiness = Readiness(
+        db,
+        health_servicer,
+        (health.OVERALL_HEALTH, *services),
+        interval=settings.health_check_seconds,
+        timeout=settings.health_check_timeout_seconds,
+    )
     reflection.enable_server_reflection(services, server)
     port = _bind(server, settings)
     feed.open()
     await server.start()
-    return Running(server, port, health_servicer, services, feed)
+    readiness.open()
+    return Running(server, port, health_servicer, services, feed, readiness)
 
 
 async def stop(running: Running, grace: float | None) -> None:
@@ -75,7 +179,9 @@ async def stop(running: Running, grace: float | None) -> None:
     calls in flight up to `grace` seconds before cancelling them. Change
     streams never end by themselves: closing the feed ends each with a last
     checkpoint and UNAVAILABLE at once, so clients resume on another
-    replica and the grace period is not spent waiting for them."""
+    replica and the grace period is not spent waiting for them. Readiness
+    checks stop first, so none reports SERVING again."""
+    await running.readiness.close()
     await running.health.enter_graceful_shutdown()
     await running.feed.close()
     await running.server.stop(grace)
@@ -89,10 +195,20 @@ def run(settings: Settings) -> None:
 
 async def _serve(settings: Settings) -> None:
     stopping = _stop_on_signals(asyncio.get_running_loop())
-    db = Database.from_url(settings.database_url)
+    db = Database.from_url(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     try:
-        if not migrate.is_current(db.engine):
+        schema = migrate.schema_state(db.engine)
+        if schema == migrate.SchemaState.BEHIND:
             raise NotMigrated("the database is not migrated: run `identity-service migrate` first")
+        if schema == migrate.SchemaState.AHEAD:
+            log.warning(
+                "the database is at a newer migration than this release knows: "
+                "serving on the expanded schema (a rolling upgrade in progress?)"
+            )
         running = await start(settings, db)
         log.info(
             "identity_service listening on %s:%d (%s)", settings.host, running.port, _mode(settings)
@@ -123,12 +239,39 @@ def _stop_on_signals(loop: asyncio.AbstractEventLoop) -> "asyncio.Future[int]":
     return stopping
 
 
+def server_options(settings: Settings) -> list[tuple[str, int]]:
+    """The grpc server's channel arguments: connection age, keepalive."""
+    options = [
+        # Without this grpc sets SO_REUSEPORT, and a second instance on the
+        # same port would silently share its traffic instead of failing.
+        ("grpc.so_reuseport", 0),
+        # Ping idle connections (a dead peer's streams are ended, load
+        # balancers and NAT keep the connection), and let clients ping too.
+        ("grpc.keepalive_time_ms", _ms(settings.keepalive_seconds)),
+        ("grpc.keepalive_timeout_ms", _KEEPALIVE_TIMEOUT_MS),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.max_pings_without_data", 0),
+        ("grpc.http2.min_ping_interval_without_data_ms", _MIN_CLIENT_PING_INTERVAL_MS),
+    ]
+    if settings.max_connection_age_seconds > 0:
+        options += [
+            ("grpc.max_connection_age_ms", _ms(settings.max_connection_age_seconds)),
+            ("grpc.max_connection_age_grace_ms", _ms(settings.max_connection_age_grace_seconds)),
+        ]
+    return options
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
 async def _add_health(server: grpc.aio.Server, services: Iterable[str]) -> HealthServicer:
-    """grpc.health.v1: the server as a whole ("") and each service by name.
-    Health needs no credential (the auth interceptor lets it through)."""
+    """grpc.health.v1: the server as a whole ("") and each service by name
+    (readiness), and LIVENESS. Health needs no credential (the auth
+    interceptor lets it through)."""
     servicer = HealthServicer()
-    for name in (health.OVERALL_HEALTH, *services):
-        await servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    for name in (health.OVERALL_HEALTH, *services, LIVENESS):
+        await servicer.set(name, SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     return servicer
 

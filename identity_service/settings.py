@@ -9,6 +9,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///var/roster.db"
 DEFAULT_LISTEN = "127.0.0.1:50051"
+# gRPC takes durations as int32 milliseconds.
+_MAX_GRPC_SECONDS = (2**31 - 1) // 1000
 
 
 class Settings(BaseSettings):
@@ -17,6 +19,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ROSTER_", frozen=True, extra="forbid")
 
     database_url: str = DEFAULT_DATABASE_URL
+    # PostgreSQL: connections each process keeps open, and how many more it
+    # may open under load (closed again when returned).
+    database_pool_size: int = Field(default=10, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
     listen: str = DEFAULT_LISTEN
     tls_cert_file: FilePath | None = None
     tls_key_file: FilePath | None = None
@@ -33,6 +39,19 @@ class Settings(BaseSettings):
     # `identity-service changes prune` deletes change records older than this;
     # a cursor into the pruned part of a log is CURSOR_EXPIRED.
     change_retention_days: int = Field(default=30, ge=1)
+    # Readiness: every `health_check_seconds` the server runs a trivial query,
+    # and reports NOT_SERVING while the database does not answer within
+    # `health_check_timeout_seconds` (SERVING again once it does).
+    health_check_seconds: float = Field(default=5.0, gt=0)
+    health_check_timeout_seconds: float = Field(default=3.0, gt=0)
+    # Connections are closed (GOAWAY) at about this age (0: never), and calls
+    # still open `max_connection_age_grace_seconds` later are ended with
+    # UNAVAILABLE, so clients reconnect, re-resolve and spread over replicas.
+    max_connection_age_seconds: float = Field(default=1800.0, ge=0, le=_MAX_GRPC_SECONDS)
+    max_connection_age_grace_seconds: float = Field(default=30.0, ge=0, le=_MAX_GRPC_SECONDS)
+    # The server pings every connection idle this long (with or without
+    # calls), closing it when the ping is not answered within 20 s.
+    keepalive_seconds: float = Field(default=60.0, gt=0, le=_MAX_GRPC_SECONDS)
 
     @field_validator("listen")
     @classmethod

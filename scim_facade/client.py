@@ -1,6 +1,7 @@
 """The gRPC client of identity_service: one channel, the caller's bearer
-token forwarded on every call, a deadline on every call, and retries for the
-reads only (declared in the channel's service config)."""
+token forwarded on every call, a deadline on every call, retries for the
+reads only, and calls spread over the replicas (declared in the channel's
+service config)."""
 
 import json
 from typing import Any
@@ -19,7 +20,7 @@ _READS = [
     {"service": "identity.v1.GroupService", "method": m}
     for m in ("GetGroup", "ListGroups", "BatchGetGroups", "ListMembers", "ListMemberships")
 ]
-_SERVICE_CONFIG = {
+_METHOD_CONFIG = {
     "methodConfig": [
         {
             "name": _READS,
@@ -33,6 +34,18 @@ _SERVICE_CONFIG = {
         }
     ]
 }
+
+
+def service_config(settings: Settings) -> dict[str, Any]:
+    """The channel's service config. With round_robin each subchannel also
+    watches grpc.health.v1 for the whole server (""), so a replica that
+    reports NOT_SERVING (its database unreachable, or shutting down) gets no
+    calls until it reports SERVING again."""
+    policy = settings.identity_load_balancing
+    config: dict[str, Any] = {**_METHOD_CONFIG, "loadBalancingConfig": [{policy: {}}]}
+    if policy == "round_robin":
+        config["healthCheckConfig"] = {"serviceName": ""}
+    return config
 
 
 def _credentials(settings: Settings) -> grpc.ChannelCredentials | None:
@@ -51,7 +64,7 @@ class IdentityClient:
 
     def __init__(self, settings: Settings) -> None:
         options: list[tuple[str, Any]] = [
-            ("grpc.service_config", json.dumps(_SERVICE_CONFIG)),
+            ("grpc.service_config", json.dumps(service_config(settings))),
             ("grpc.enable_retries", 1),
         ]
         credentials = _credentials(settings)

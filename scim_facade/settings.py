@@ -2,7 +2,7 @@
 ROSTER_FACADE_, overridden by command-line flags; read once and passed down."""
 
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -12,7 +12,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ROSTER_FACADE_", frozen=True, extra="forbid")
 
     listen: str = "127.0.0.1:4100"
+    # A gRPC target: HOST:PORT, or dns:///NAME:PORT naming every replica.
     identity_target: str = "127.0.0.1:50051"
+    # How calls spread over the addresses the target resolves to:
+    # round_robin sends each call to the next replica whose health check
+    # answers SERVING; pick_first keeps one connection (an L7 proxy's).
+    identity_load_balancing: Literal["round_robin", "pick_first"] = "round_robin"
     # Deadline of each call to identity_service.
     identity_timeout_seconds: float = Field(default=10.0, gt=0)
     # TLS towards identity_service: its CA, and a client certificate for mTLS.

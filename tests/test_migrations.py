@@ -17,6 +17,7 @@ from identity_service import cli, migrations
 from identity_service.store import migrate as migrations_api
 from identity_service.store.engine import create_engine
 from identity_service.store.schema import metadata
+from tests.postgres import Postgres
 
 SCRIPTS = Path(migrations.__file__).resolve().parent
 
@@ -127,3 +128,52 @@ def test_downgrading_to_base_and_upgrading_again_restores_the_schema(
     migrate(database_file, capsys)
     assert revision(engine) == _head()
     assert differences(engine) == []
+
+
+def test_the_schema_state_tells_behind_current_and_a_newer_releases_migration(
+    engine: sa.Engine,
+) -> None:
+    """`serve` refuses a database behind its release and serves on one a
+    newer release migrated (a rolling upgrade, docs/deploy.md)."""
+    states = [migrations_api.schema_state(engine)]
+    migrations_api.upgrade(engine, "0001")
+    states.append(migrations_api.schema_state(engine))
+    migrations_api.upgrade(engine)
+    states.append(migrations_api.schema_state(engine))
+    with engine.begin() as conn:  # as a later release's migration would leave it
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'ffffffffffff'")
+    states.append(migrations_api.schema_state(engine))
+
+    state = migrations_api.SchemaState
+    assert states == [state.BEHIND, state.BEHIND, state.CURRENT, state.AHEAD]
+
+
+def test_migrating_postgresql_gives_exactly_the_declared_schema(postgres: Postgres) -> None:
+    """The same migrations build the declared schema on PostgreSQL, partial
+    unique indexes with their predicates included, and go down and up again."""
+    engine = create_engine(postgres.database())
+    try:
+        migrations_api.upgrade(engine)
+        assert differences(engine) == []
+        with engine.connect() as conn:
+            partial = conn.execute(
+                sa.text(
+                    "SELECT indexname FROM pg_indexes"
+                    " WHERE indexdef LIKE 'CREATE UNIQUE INDEX%' AND indexdef LIKE '% WHERE %'"
+                )
+            ).scalars()
+            live_unique = set(partial)
+        migrations_api.downgrade(engine, "base")
+        migrations_api.upgrade(engine)
+        assert differences(engine) == []
+    finally:
+        engine.dispose()
+
+    declared = {
+        index.name
+        for table in metadata.tables.values()
+        for index in table.indexes
+        if index.unique and index.dialect_options["postgresql"]["where"] is not None
+    }
+    assert declared
+    assert live_unique == declared

@@ -153,6 +153,14 @@ class ShuttingDown(DomainError):
     reason = "SHUTTING_DOWN"
 
 
+class StorageUnavailable(DomainError):
+    """The database cannot be reached or timed out; the transaction changed
+    nothing. Retry with backoff."""
+
+    code = "UNAVAILABLE"
+    reason = "STORAGE_UNAVAILABLE"
+
+
 class TooManyItems(DomainError):
     code = "RESOURCE_EXHAUSTED"
     reason = "TOO_MANY_ITEMS"

@@ -8,10 +8,11 @@ pass this point one at a time, each after the previous one committed (or
 rolled back, which gives its numbers back): seqs are gap-free, and seq
 order is commit order. A plain autoincrement id is neither: ids are drawn
 when a transaction starts writing, not when it commits, and a rolled-back
-id is lost. The use cases call `append` last in their transaction, so the
-row is locked only for the commit. SQLite serialises writers anyway
-(BEGIN IMMEDIATE, store/engine.py); on PostgreSQL the row lock does it,
-and other tenants' writers never wait for it."""
+id is lost. SQLite serialises writers anyway (BEGIN IMMEDIATE,
+store/engine.py); on PostgreSQL the use cases of users and groups lock the
+same row when their transaction starts (docs/decisions/0009), the others
+at this UPDATE; other tenants' writers never wait for it. On PostgreSQL
+`append` also notifies the other replicas (store/notify.py)."""
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 
 from identity_service.domain.changes import Actor, Change, ChangeKind, NewChange, ResourceType
 from identity_service.domain.models import TenantRef
+from identity_service.store import notify
 from identity_service.store.engine import note_change
 from identity_service.store.schema import ChangeRow, as_utc
 from identity_service.store.tenants import tenants
@@ -88,6 +90,7 @@ def append(
     ]
     conn.execute(changes.insert(), rows)
     note_change(conn, tenant.id)
+    notify.announce(conn, tenant.id)
     return list(range(first, last + 1))
 
 

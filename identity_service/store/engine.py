@@ -15,6 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from identity_service.domain.errors import StorageUnavailable
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # conn.info key: the tenants whose change log the open write transaction appended to.
 _CHANGED_TENANTS = "roster_changed_tenants"
@@ -101,6 +103,19 @@ def create_engine(database_url: str, *, pool_size: int = 10, max_overflow: int =
     )
 
 
+@contextmanager
+def _unavailable_when_unreachable() -> Iterator[None]:
+    """The database unreachable, gone away, locked past the busy timeout, or
+    the pool exhausted: StorageUnavailable (UNAVAILABLE, retry), not an
+    internal error. The transaction is rolled back."""
+    try:
+        yield
+    except (sa.exc.OperationalError, sa.exc.TimeoutError) as exc:
+        raise StorageUnavailable(
+            "the database cannot be reached right now; retry (with the same request_id)"
+        ) from exc
+
+
 class Database:
     """Hands out transactions. The only place that commits."""
 
@@ -126,6 +141,11 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
+        with _unavailable_when_unreachable(), self._write() as conn:
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
         """A read-write transaction: committed on success, rolled back on
         error. On SQLite it holds the database's write lock from the start
         (BEGIN IMMEDIATE); on PostgreSQL the use case locks its tenant's row
@@ -153,7 +173,11 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
         """A read-only transaction: one consistent snapshot."""
-        with self.engine.connect().execution_options(**self._read_options) as conn, conn.begin():
+        with (
+            _unavailable_when_unreachable(),
+            self.engine.connect().execution_options(**self._read_options) as conn,
+            conn.begin(),
+        ):
             yield conn
 
     def dispose(self) -> None:

@@ -1,6 +1,7 @@
 """Schema migrations with Alembic: `identity-service migrate` and the tests use
 `upgrade`; `revision` is for developers adding a migration."""
 
+import enum
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -19,11 +20,24 @@ def _config(connection: sa.Connection | None = None) -> Config:
     return config
 
 
-def is_current(engine: sa.Engine) -> bool:
-    """Whether the database is at the newest migration."""
-    heads = set(ScriptDirectory.from_config(_config()).get_heads())  # one, normally
+class SchemaState(enum.Enum):
+    CURRENT = "current"  # at this code's newest migration
+    BEHIND = "behind"  # not migrated, or not to this code's newest migration
+    AHEAD = "ahead"  # at a migration this code does not know: a newer release's
+
+
+def schema_state(engine: sa.Engine) -> SchemaState:
+    """Where the database's schema stands relative to this code's migrations.
+    A revision this code does not know was written by a newer release: during
+    a rolling upgrade, old replicas run on the expanded schema (migrations
+    only expand until every replica runs the new code, docs/deploy.md)."""
+    scripts = ScriptDirectory.from_config(_config())
     with engine.connect() as connection:
-        return set(MigrationContext.configure(connection).get_current_heads()) == heads
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    if current == set(scripts.get_heads()):
+        return SchemaState.CURRENT
+    known = {script.revision for script in scripts.walk_revisions()}
+    return SchemaState.AHEAD if current and not current <= known else SchemaState.BEHIND
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:

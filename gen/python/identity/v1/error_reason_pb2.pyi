@@ -95,6 +95,10 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """UNAVAILABLE: the server is shutting down; retry on another replica (a
     WatchChanges stream resumes from its last checkpoint).
     """
+    ERROR_REASON_STORAGE_UNAVAILABLE: _ErrorReason.ValueType  # 71
+    """UNAVAILABLE: the database cannot be reached or is too busy right now;
+    nothing was changed. Retry with backoff (on another replica).
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """Machine-readable reasons carried in google.rpc.ErrorInfo.reason on every
@@ -175,5 +179,9 @@ accepts in one call (ErrorInfo.metadata["limit"] gives the limit).
 ERROR_REASON_SHUTTING_DOWN: ErrorReason.ValueType  # 70
 """UNAVAILABLE: the server is shutting down; retry on another replica (a
 WatchChanges stream resumes from its last checkpoint).
+"""
+ERROR_REASON_STORAGE_UNAVAILABLE: ErrorReason.ValueType  # 71
+"""UNAVAILABLE: the database cannot be reached or is too busy right now;
+nothing was changed. Retry with backoff (on another replica).
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015
