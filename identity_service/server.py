@@ -59,6 +59,7 @@ class Running:
     services: tuple[str, ...]
     feed: Feed
     readiness: "Readiness"
+    access: Access
 
 
 class Readiness:
@@ -148,8 +149,9 @@ def _retrieve(query: "asyncio.Future[None]") -> None:
 async def start(settings: Settings, db: Database) -> Running:
     """Build, bind and start the server. Every service is SERVING once this
     returns; with port 0 in `settings.listen`, `Running.port` is the real one."""
+    access = Access(db, remember_seconds=settings.auth_cache_seconds)
     server = grpc.aio.server(
-        interceptors=servicers.interceptors(Access(db)), options=server_options(settings)
+        interceptors=servicers.interceptors(access), options=server_options(settings)
     )
     feed = Feed(db, poll_seconds=settings.watch_poll_seconds)
     watch = Watch(db, feed, checkpoint_seconds=settings.watch_checkpoint_seconds)
@@ -171,7 +173,7 @@ async def start(settings: Settings, db: Database) -> Running:
     feed.open()
     await server.start()
     readiness.open()
-    return Running(server, port, health_servicer, services, feed, readiness)
+    return Running(server, port, health_servicer, services, feed, readiness, access)
 
 
 async def stop(running: Running, grace: float | None) -> None:
@@ -185,6 +187,7 @@ async def stop(running: Running, grace: float | None) -> None:
     await running.health.enter_graceful_shutdown()
     await running.feed.close()
     await running.server.stop(grace)
+    running.access.close()
 
 
 def run(settings: Settings) -> None:

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     # signed by it (mutual TLS).
     tls_client_ca_file: FilePath | None = None
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    # A credential the database accepted is accepted from memory for this
+    # long (0: ask the database on every call). Revoking a credential or
+    # suspending a tenant takes effect at once on the replica that did it,
+    # within this time on the others (and for platform credentials).
+    auth_cache_seconds: float = Field(default=2.0, ge=0, le=60)
     log_level: str = "INFO"
     # WatchChanges: seconds between checkpoints of a stream, and between the
     # process's polls of the watched tenants' logs (the fallback for writes

@@ -36,8 +36,8 @@ from identity_service.domain.models import now
 from identity_service.service.access import Access, new_secret
 from identity_service.service.tenants import OPERATOR, Credentials
 from identity_service.servicers.interceptor import caller
-from identity_service.store import tenants as tenant_store
 from identity_service.store.engine import Database
+from tests.conftest import ServerThread
 from tests.helpers import Metadata, Stubs, TenantAccess, error_info, new_credential, new_tenant
 
 
@@ -90,15 +90,14 @@ def revoked_secret(db: Database, stubs: Stubs, access: TenantAccess, rpc: Rpc) -
 
 
 def expired_secret(db: Database, stubs: Stubs, access: TenantAccess, rpc: Rpc) -> str:
-    """A secret that worked, then reached its expiry (written into the past)."""
-    credential, secret = Credentials(db).create(
-        OPERATOR, access.slug, scopes=("scim", "admin"), expire_time=now() + timedelta(hours=1)
+    """A secret that worked, then reached its expiry (half a second later;
+    a server that remembers it still refuses it from then on)."""
+    expire_time = now() + timedelta(seconds=0.5)
+    _, secret = Credentials(db).create(
+        OPERATOR, access.slug, scopes=("scim", "admin"), expire_time=expire_time
     )
     rpc(stubs, access.slug, bearer(secret))
-    with db.write() as conn:
-        tenant_store.update_credential(
-            conn, credential.id, expire_time=now() - timedelta(seconds=1)
-        )
+    time.sleep(max((expire_time - now()).total_seconds(), 0) + 0.01)  # the clock must pass it
     return secret
 
 
@@ -176,6 +175,31 @@ def test_a_credential_is_refused_once_its_expiry_passes(
         grpc.StatusCode.UNAUTHENTICATED,
         "INVALID_CREDENTIAL",
     )
+
+
+def test_a_credential_revoked_elsewhere_is_refused_once_remembering_it_lapses(
+    database_url: str, tenant: TenantAccess
+) -> None:
+    """A replica remembers an accepted secret for ROSTER_AUTH_CACHE_SECONDS;
+    a revocation made through another process (another replica: no commit
+    of its own tells this one) takes effect when that time is over."""
+    replica, elsewhere = Database.from_url(database_url), Database.from_url(database_url)
+    server = ServerThread(replica, database_url, auth_cache_seconds=0.5)
+    credential, secret = Credentials(elsewhere).create(OPERATOR, tenant.slug, scopes=("read",))
+    request = user_service_pb2.ListUsersRequest(parent=tenant.parent)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{server.running.port}") as channel:
+            users = user_service_pb2_grpc.UserServiceStub(channel)
+            users.ListUsers(request, metadata=bearer(secret))
+            Credentials(elsewhere).revoke(OPERATOR, tenant.slug, credential.id)
+            users.ListUsers(request, metadata=bearer(secret))  # still remembered
+            time.sleep(0.6)
+            error = refusal(lambda: users.ListUsers(request, metadata=bearer(secret)))
+    finally:
+        server.stop()
+        replica.dispose()
+        elsewhere.dispose()
+    assert error.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
 @each_service

@@ -3,7 +3,8 @@ request reaches. The credential decides the tenant, never the request."""
 
 import hashlib
 import secrets
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -49,9 +50,63 @@ def require(caller: Caller, scope: Scope) -> None:
         )
 
 
+class _Remembered:
+    """Callers authenticated lately, by secret digest, each for `seconds`.
+    Only successes are kept (a new credential works at once; guessing fills
+    nothing). A commit to a tenant's change log forgets that tenant's
+    callers, so a credential revoked or a tenant suspended through this
+    process is refused at once; through another replica, within `seconds`.
+    Platform credentials belong to no log: within `seconds` everywhere."""
+
+    _MAX = 10_000
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._callers: dict[str, tuple[Caller, float]] = {}
+
+    def get(self, digest: str) -> Caller | None:
+        found = self._callers.get(digest)
+        if found is None or found[1] < time.monotonic():
+            return None
+        return found[0]
+
+    def put(self, digest: str, caller: Caller, expire_time: datetime | None) -> None:
+        """Remember `caller` for `seconds`, or until its credential expires."""
+        seconds = self._seconds
+        if expire_time is not None:
+            seconds = min(seconds, (expire_time - now()).total_seconds())
+        if len(self._callers) >= self._MAX:
+            self._callers = {}
+        self._callers[digest] = (caller, time.monotonic() + seconds)
+
+    def forget_tenants(self, tenant_ids: frozenset[int]) -> None:
+        # Any thread: rebuild and swap rather than delete while others read.
+        self._callers = {
+            digest: kept
+            for digest, kept in self._callers.items()
+            if kept[0].tenant_id not in tenant_ids
+        }
+
+
 class Access:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, remember_seconds: float = 0) -> None:
+        """`remember_seconds` > 0: authenticate a secret from memory for that
+        long after the database said yes (one query less per call)."""
         self._db = db
+        self._remembered = _Remembered(remember_seconds) if remember_seconds > 0 else None
+        if self._remembered is not None:
+            db.add_commit_listener(self._remembered.forget_tenants)
+
+    def close(self) -> None:
+        if self._remembered is not None:
+            self._db.remove_commit_listener(self._remembered.forget_tenants)
+
+    def remembered(self, secret: str) -> Caller | None:
+        """The caller of a secret accepted lately, from memory (no I/O: callable
+        on the event loop); None when `authenticate` must ask the database."""
+        if self._remembered is None or not secret.startswith(SECRET_PREFIX):
+            return None
+        return self._remembered.get(hash_secret(secret))
 
     def authenticate(self, secret: str) -> Caller:
         """The caller a bearer secret stands for. Unknown, revoked and expired
@@ -59,6 +114,14 @@ class Access:
         if not secret.startswith(SECRET_PREFIX):
             raise InvalidCredential("the bearer token is not valid")
         digest = hash_secret(secret)
+        if self._remembered is not None and (known := self._remembered.get(digest)):
+            return known
+        caller, expire_time = self._authenticate(digest)
+        if self._remembered is not None:
+            self._remembered.put(digest, caller, expire_time)
+        return caller
+
+    def _authenticate(self, digest: str) -> tuple[Caller, datetime | None]:
         with self._db.read() as conn:
             found = tenant_store.find_by_secret_hash(conn, digest)
         at = now()
@@ -71,7 +134,8 @@ class Access:
             raise TenantSuspended("the tenant is suspended")
         if credential.last_use_time is None or at - credential.last_use_time > LAST_USE_RESOLUTION:
             self._touch(credential.id)
-        return Caller(credential.id, row.tenant_id, row.tenant_slug, credential.scopes)
+        caller = Caller(credential.id, row.tenant_id, row.tenant_slug, credential.scopes)
+        return caller, credential.expire_time
 
     def recheck(self, caller: Caller) -> None:
         """Refuse `caller` as `authenticate` would now: for calls that outlive

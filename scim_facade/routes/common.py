@@ -33,8 +33,9 @@ def origin(request: Request) -> tuple[str, str, str]:
     return request.method, request.url.path, client
 
 
-def scim_call(request: Request) -> Call:
-    """A FastAPI dependency: the Call of this request."""
+async def scim_call(request: Request) -> Call:
+    """A FastAPI dependency: the Call of this request (async: FastAPI runs a
+    plain function dependency in a worker thread, a hop per request)."""
     state = request.app.state
     client: IdentityClient = state.client
     settings: Settings = state.settings

@@ -17,7 +17,7 @@ from scim_facade.routes.common import PREFIX
 from scim_facade.settings import Settings
 
 
-def _no_filter(request: Request) -> None:
+async def _no_filter(request: Request) -> None:
     """RFC 7644 §4: query parameters are ignored here, but a filter is refused
     (403) so that a client cannot take the answer for a filtered one."""
     if "filter" in {name.lower() for name in request.query_params}:
