@@ -15,7 +15,15 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from identity_service.domain.models import Caller, MemberRef, MemberType, NewUser, Scope, now
+from identity_service.domain.models import (
+    Caller,
+    ListQuery,
+    MemberRef,
+    MemberType,
+    NewUser,
+    Scope,
+    now,
+)
 from identity_service.service.groups import Groups
 from identity_service.service.tenants import OPERATOR, Tenants
 from identity_service.service.users import Users
@@ -340,6 +348,29 @@ def test_a_deep_page_of_members_costs_what_the_first_page_costs(
     for _ in range(4):  # 40,000 members further on
         _, token = _members_page(db, large, token, page_size=10_000)
     deep, _ = _members_page(db, large, token)
+
+    assert len(deep.statements) == len(first.statements)
+    assert deep.costs_about(first)
+
+
+def test_a_deep_positional_page_of_a_sweep_costs_what_the_first_page_costs(
+    db: Database, large: Seeded
+) -> None:
+    """An IdP's import sweeps startIndex 1, 1001, 2001, ...: each page
+    starts where the one before ended instead of skipping every user before
+    it (OFFSET 40,000 would read 40,000 rows)."""
+    users = Users(db)  # one instance, as the server holds it
+
+    def page(skip: int, size: int) -> Cost:
+        with counted(db.engine) as cost:
+            users.list(large.caller, large.slug, ListQuery(page_size=size, skip=skip))
+        return cost
+
+    page(0, 100)  # counts the users once; later pages reuse the count
+    first = page(0, 100)
+    for skip in range(0, 40_000, 1_000):  # the largest page is 1,000
+        page(skip, 1_000)
+    deep = page(40_000, 100)
 
     assert len(deep.statements) == len(first.statements)
     assert deep.costs_about(first)

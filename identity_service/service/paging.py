@@ -4,6 +4,10 @@ import base64
 import binascii
 import hashlib
 import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Hashable
 from typing import Any
 
 from identity_service.domain.errors import InvalidField, InvalidPageToken
@@ -46,3 +50,28 @@ def decode(token: str, query: str) -> list[Any] | None:
         raise InvalidPageToken("the page token was issued for another query or caller")
     key: list[Any] = payload["k"]
     return key
+
+
+class Memo:
+    """Values that stay true enough for `seconds`, by key, at most `size` of
+    them (the oldest go first). Safe to share between worker threads."""
+
+    def __init__(self, seconds: float, size: int = 10_000) -> None:
+        self._seconds = seconds
+        self._size = size
+        self._values: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any | None:
+        with self._lock:
+            found = self._values.get(key)
+            if found is None or found[0] < time.monotonic():
+                return None
+            return found[1]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._values[key] = (time.monotonic() + self._seconds, value)
+            self._values.move_to_end(key)
+            while len(self._values) > self._size:
+                self._values.popitem(last=False)

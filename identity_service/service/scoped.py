@@ -15,6 +15,9 @@ from identity_service.store.engine import Database
 from identity_service.store.resources import Resources
 
 MAX_BATCH = 1000
+# How long a list remembers where a positional page ended and how many
+# resources matched (both only while the tenant changes nothing).
+MEMO_SECONDS = 300.0
 
 
 def check_etag(current: str, expected: str) -> None:
@@ -42,6 +45,10 @@ class TenantScoped(Generic[T]):
         self._db = db
         self._resources = resources
         self._kind = kind
+        # (query, position) -> (change cursor, the sort key of the row
+        # before that position); query -> (change cursor, matching count).
+        self._bookmarks = paging.Memo(MEMO_SECONDS)
+        self._totals = paging.Memo(MEMO_SECONDS)
 
     @staticmethod
     def _tenant(conn: sa.Connection, caller: Caller, slug: str, scope: Scope) -> TenantRef:
@@ -88,7 +95,14 @@ class TenantScoped(Generic[T]):
         return [found[i] for i in ids]
 
     def list(self, caller: Caller, slug: str, query: ListQuery) -> Page[T]:
-        """A page in the asked order, with the total matching the filter."""
+        """A page in the asked order, with the total matching the filter.
+
+        Positional pages (skip, SCIM's startIndex) continue from where the
+        page before them ended when this process served it, if the tenant
+        changed nothing since (its change cursor is the same): an IdP
+        sweeping startIndex 1, 101, 201, ... costs an index seek per page,
+        not a skip over every row before it. The total is counted again
+        only when the tenant changed something."""
         if query.skip < 0:
             raise InvalidField.of("skip", "must not be negative")
         with self._db.read() as conn:
@@ -97,6 +111,12 @@ class TenantScoped(Generic[T]):
             token_query = paging.fingerprint(
                 self._kind, tenant.id, query.filter, query.order_by, query.show_deleted
             )
+            after = paging.decode(query.page_token, token_query)
+            offset = query.skip
+            if after is None and offset:
+                mark = self._bookmarks.get((token_query, offset))
+                if mark is not None and mark[0] == cursor:
+                    after, offset = mark[1], 0
             items, key = self._resources.list_page(
                 conn,
                 tenant,
@@ -104,8 +124,15 @@ class TenantScoped(Generic[T]):
                 order_by=query.order_by,
                 show_deleted=query.show_deleted,
                 limit=paging.page_size(query.page_size),
-                offset=query.skip,
-                after=paging.decode(query.page_token, token_query),
+                offset=offset,
+                after=after,
             )
-            total = self._resources.count(conn, tenant, query.filter, query.show_deleted)
+            if key is not None and not query.page_token:
+                self._bookmarks.put((token_query, query.skip + len(items)), (cursor, key))
+            counted = self._totals.get(token_query)
+            if counted is not None and counted[0] == cursor:
+                total = counted[1]
+            else:
+                total = self._resources.count(conn, tenant, query.filter, query.show_deleted)
+                self._totals.put(token_query, (cursor, total))
         return Page(items, paging.encode(token_query, key), total, cursor)

@@ -66,6 +66,43 @@ def test_list_users_skip_starts_after_that_many_users(
     assert [[u.id for u in p.users] for p in pages] == [ids[10:17], ids[17:24], ids[24:]]
 
 
+def _sweep(users: Stub, tenant: TenantAccess, total: int, size: int) -> list[list[str]]:
+    """An Okta-style import: positional pages skip=0, size, 2*size, ..."""
+    return [
+        [u.id for u in list_users(users, tenant, page_size=size, skip=skip).users]
+        for skip in range(0, total, size)
+    ]
+
+
+def test_a_positional_sweep_gives_every_user_once_in_order(
+    users: Stub, tenant: TenantAccess, twenty_five: list[User]
+) -> None:
+    """Each positional page starts where the previous one ended (the
+    server continues from there when nothing changed in between)."""
+    ids = sorted(u.id for u in twenty_five)
+
+    pages = _sweep(users, tenant, 25, 5)
+
+    assert pages == [ids[i : i + 5] for i in range(0, 25, 5)]
+
+
+def test_a_positional_page_after_a_write_counts_positions_anew(
+    users: Stub, tenant: TenantAccess, twenty_five: list[User]
+) -> None:
+    """A user created between two pages shifts the positions as skip says:
+    the server does not continue from the stale end of the page before, and
+    the total counts the new user."""
+    first = list_users(users, tenant, page_size=10, skip=0)
+    created = create_user(users, tenant, "user-new")
+    second = list_users(users, tenant, page_size=10, skip=10)
+
+    before = sorted(u.id for u in twenty_five)
+    after = sorted([*before, created.id])
+    assert [u.id for u in first.users] == before[:10]
+    assert [u.id for u in second.users] == after[10:20]
+    assert (first.total_size, second.total_size) == (25, 26)
+
+
 def test_list_users_skip_beyond_the_end_is_an_empty_last_page(
     users: Stub, tenant: TenantAccess, twenty_five: list[User]
 ) -> None:
