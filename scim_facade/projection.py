@@ -127,6 +127,11 @@ class Projection:
             tuple(_parse(name) for name in _names(excluded)),
         )
 
+    @property
+    def asked(self) -> bool:
+        """Whether the request named attributes to return or to leave out."""
+        return bool(self.attributes or self.excluded)
+
     def includes(self, attribute: str) -> bool:
         """Whether the top-level `attribute` can appear in the answer (so a
         costly one, such as a group's members, is fetched only then)."""

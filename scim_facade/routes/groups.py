@@ -175,10 +175,16 @@ async def replace_group(group_id: str, request: Request, call: ScimCall) -> Resp
 
 @router.patch("/Groups/{group_id}", response_model=None)
 async def patch_group(group_id: str, request: Request, call: ScimCall) -> Response:
-    """Modify a group (RFC 7644 §3.5.2), all operations or none; 200 with
-    the group as `attributes`/`excludedAttributes` ask."""
+    """Modify a group (RFC 7644 §3.5.2), all operations or none. 204 No
+    Content with the new ETag, as Okta and Entra ID expect for membership
+    changes: echoing a group of 100,000 members would cost more than the
+    change. 200 with the group when `attributes`/`excludedAttributes` ask
+    for it."""
     group = await groups.modify(call, group_id, await body(request), if_match(request))
-    return await _answer(call, group, projection(request))
+    shown = projection(request)
+    if not shown.asked:
+        return Response(status_code=204, headers={"ETag": group.etag})
+    return await _answer(call, group, shown)
 
 
 @router.delete("/Groups/{group_id}", status_code=204, response_class=Response)
