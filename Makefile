@@ -44,8 +44,10 @@ test: $(INSTALLED) $(STUBS) ## Run the whole test suite
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; fi; exit $$rc
 
-bench: $(INSTALLED) $(STUBS) ## Benchmark a real identity_service (about 1 min); writes bench/results.json
-	$(PY) -m bench
+BENCH ?= full
+BENCH_REUSE ?= 0
+bench: $(INSTALLED) $(STUBS) ## Roster vs scim2-server, 1k-1M users (about 15 min; BENCH=quick: 2 min; BENCH_REUSE=1)
+	BENCH=$(BENCH) BENCH_REUSE=$(BENCH_REUSE) $(PY) -m bench
 
 lint: $(INSTALLED) ## ruff, mypy, buf lint, format and breaking, import-linter, generated-code drift
 	$(BIN)/ruff check .

@@ -1,6 +1,8 @@
-"""Benchmarks of a real identity_service (`make bench`).
+"""`make bench`: Roster (identity_service and the SCIM facade, real
+processes on a real database) against scim2-server over the same datasets
+of 1,000 to 1,000,000 users, driven by one client in the same run; and the
+idle-streams benchmark of identity_service.
 
-Each benchmark starts the server as a subprocess on a fresh SQLite file,
-measures it from other processes, and reports ratios measured within one
-run against its targets, because the machines are small and noisy: an
-absolute number means little, a ratio of two phases of the same run does."""
+The machines are small and shared, so every target is a ratio of rows of
+one run (or a bound the issue states), never an absolute number from
+another day."""

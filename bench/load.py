@@ -1,44 +1,73 @@
 """Closed-loop load: a fixed number of calls in flight, each worker sending
-its next call as soon as the previous one returns, for a fixed time; and the
-summary of what it measured."""
+its next call as soon as the previous one returns, for a fixed time (or a
+fixed number of calls); and the summary of what it measured."""
 
 import asyncio
+import dataclasses
+import itertools
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 # The call to make; gets the call's number, to spread calls over resources.
 Call = Callable[[int], Awaitable[object]]
 
 
+class Refused(Exception):
+    """A call the server answered with an error: counted, not fatal."""
+
+
 @dataclass(frozen=True)
 class Measured:
-    """Throughput and latency of one load run."""
+    """Throughput and latency of one load run's answered calls."""
 
     calls: int
     requests_per_second: float
     p50_ms: float
     p99_ms: float
+    errors: int = 0  # calls refused (not in the other numbers)
+    first_error: str = ""
 
 
-async def closed_loop(call: Call, *, concurrency: int, seconds: float) -> Measured:
-    """Keep `concurrency` calls in flight for `seconds`. Every call started
-    in time counts; a failed call fails the run (and cancels the rest)."""
+async def closed_loop(
+    call: Call, *, concurrency: int, seconds: float, limit: int | None = None
+) -> Measured:
+    """Keep `concurrency` calls in flight for `seconds`, numbering calls from
+    0, and sending no more than `limit` in all. Every call started in time
+    counts; a refused call is counted apart, any other failure fails the
+    run (and cancels the rest)."""
     latencies: list[float] = []
+    refused: list[str] = []
+    numbers = itertools.count() if limit is None else iter(range(limit))
     started = time.perf_counter()
     deadline = started + seconds
 
-    async def worker(first: int) -> None:
-        number = first
+    async def worker() -> None:
         while (sent := time.perf_counter()) < deadline:
-            await call(number)
+            number = next(numbers, None)
+            if number is None:
+                return
+            try:
+                await call(number)
+            except Refused as error:
+                refused.append(str(error))
+                continue
             latencies.append(time.perf_counter() - sent)
-            number += concurrency
 
     async with asyncio.TaskGroup() as workers:
-        for first in range(concurrency):
-            workers.create_task(worker(first))
-    elapsed = time.perf_counter() - started
-    cuts = statistics.quantiles(latencies, n=100)
+        for _ in range(concurrency):
+            workers.create_task(worker())
+    measured = summary(latencies, time.perf_counter() - started)
+    if not refused:
+        return measured
+    return dataclasses.replace(measured, errors=len(refused), first_error=refused[0][:300])
+
+
+def summary(latencies: Sequence[float], elapsed: float) -> Measured:
+    """Measured from latencies in seconds, over `elapsed` seconds."""
+    if len(latencies) < 2:
+        only = latencies[0] * 1000 if latencies else float("nan")
+        return Measured(len(latencies), len(latencies) / elapsed, only, only)
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
     return Measured(len(latencies), len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000)

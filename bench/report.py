@@ -1,14 +1,9 @@
-"""What a benchmark found, as a table for people and as results.json for
-tools: rows of measurements, their ratios to the run's reference row, and
-the targets those ratios must meet."""
+"""Targets (a ratio and its bound, PASS or FAIL), and the idle-streams
+benchmark's result: rows of measurements, their ratios to the run's
+reference row, and the targets those ratios must meet."""
 
-import json
-import os
-import platform
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 # Row fields, and their headings in the table.
@@ -99,27 +94,3 @@ def table(result: Result) -> str:
     lines += ["", *(target.line() for target in result.targets)]
     lines += [f"{name}: {value}" for name, value in result.notes.items()]
     return "\n".join(lines)
-
-
-def write(path: Path, results: Sequence[Result]) -> None:
-    """results.json: every result, with the machine and the time it ran."""
-    document = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "cpu_count": os.cpu_count(),
-        "passed": all(result.passed for result in results),
-        "benchmarks": {result.benchmark: _as_json(result) for result in results},
-    }
-    path.write_text(json.dumps(document, indent=2) + "\n")
-
-
-def _as_json(result: Result) -> dict[str, Any]:
-    return {
-        "summary": result.summary,
-        "setup": result.setup,
-        "rows": [asdict(row) for row in result.rows],
-        "ratios": result.ratios(),
-        "targets": [{**asdict(target), "passed": target.passed} for target in result.targets],
-        "passed": result.passed,
-        "notes": result.notes,
-    }

@@ -1,0 +1,173 @@
+"""One system over one dataset, measured row by row: each row warms up
+(one call in flight, briefly, so caches and connections are ready), then
+keeps the run's concurrency in flight for the measuring window, and records
+throughput, latency, the processes' memory and their CPU use."""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from bench.http import Client
+from bench.load import Call, Measured, closed_loop
+from bench.processes import LOAD_GENERATOR, CpuMeter
+from bench.scenarios import Scenario
+from bench.systems import System, serving
+
+_SETTLE_SECONDS = 60.0
+_IDLE_WINDOW = 0.3
+_IDLE_CORES = 0.15
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How long and how hard each row runs."""
+
+    concurrency: int
+    warmup_seconds: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Row:
+    """One measured row: a request (or RPC) on a system over a dataset."""
+
+    system: str
+    dataset: str
+    key: str
+    title: str
+    concurrency: int
+    calls: int
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    rss_mb: dict[str, float]  # each process, after the row
+    cpu_cores: dict[str, float]  # each process's CPU use while measured (1.0: one core)
+    errors: int = 0  # calls answered with an error, not in the numbers above
+    first_error: str = ""
+
+
+@dataclass
+class Session:
+    """Rows of one system over one dataset; `sent` counts each row's calls."""
+
+    system: System
+    http: Client
+    settings: Settings
+    rows: list[Row] = field(default_factory=list)
+    sent: dict[str, int] = field(default_factory=dict)
+
+    async def open_connections(self) -> None:
+        """Open the client's connections before the first row measures."""
+
+        async def discovery(_: int) -> object:
+            return await self.http.request("GET", "/ServiceProviderConfig")
+
+        await closed_loop(discovery, concurrency=self.settings.concurrency, seconds=0.5)
+
+    async def scim(self, scenario: Scenario, *, concurrency: int | None = None) -> Row | None:
+        """Measure a SCIM scenario; None when its limit leaves no call to send."""
+        limit = None if scenario.limit is None else scenario.limit(self.system.dataset, self.sent)
+        if limit == 0:
+            return None
+
+        async def call(number: int) -> object:
+            request = scenario.make(self.system.dataset, number)
+            return await self.http.request(
+                request.method, request.path, request.body, request.expect
+            )
+
+        return await self.measure(
+            scenario.key, scenario.title, call, limit=limit, concurrency=concurrency
+        )
+
+    async def measure(
+        self,
+        key: str,
+        title: str,
+        call: Call,
+        *,
+        limit: int | None = None,
+        concurrency: int | None = None,
+        warmup_calls: int | None = None,
+    ) -> Row:
+        """Wait for the servers to be idle, warm up, then measure `call`
+        (numbered on from the warm-up's calls)."""
+        await self.settle()
+        settings = self.settings
+        in_flight = concurrency or settings.concurrency
+        warmup = await closed_loop(
+            call,
+            concurrency=1,
+            seconds=settings.warmup_seconds if warmup_calls is None else float("inf"),
+            limit=_at_most(warmup_calls, limit),
+        )
+        left = None if limit is None else limit - warmup.calls
+        meter = self.meter()
+        measured = await closed_loop(
+            _from(call, warmup.calls), concurrency=in_flight, seconds=settings.seconds, limit=left
+        )
+        self.sent[key] = warmup.calls + measured.calls
+        return self.record(key, title, in_flight, measured, meter.stop())
+
+    async def settle(self) -> None:
+        """Until the servers are idle and ready: work a row left behind (a
+        query its client gave up on still runs, and may have made readiness
+        NOT_SERVING for a while) must not slow or fail the next row."""
+        deadline = time.monotonic() + _SETTLE_SECONDS
+        target = self.system.grpc_target
+        while time.monotonic() < deadline:
+            meter = self.meter()
+            await asyncio.sleep(_IDLE_WINDOW)
+            used = meter.stop()
+            used.pop(LOAD_GENERATOR, None)
+            if sum(used.values()) < _IDLE_CORES and (not target or await serving(target)):
+                return
+        print(f"  (the servers were still busy after {_SETTLE_SECONDS:g} s)")
+
+    def meter(self) -> CpuMeter:
+        """A started meter of the system's processes' CPU."""
+        meter = CpuMeter(self.system.processes)
+        meter.start()
+        return meter
+
+    def record(
+        self, key: str, title: str, concurrency: int, measured: Measured, cpu: dict[str, float]
+    ) -> Row:
+        """Keep (and print) a row measured by `measure` or by a caller."""
+        row = Row(
+            self.system.name,
+            self.system.dataset.name,
+            key,
+            title,
+            concurrency,
+            measured.calls,
+            measured.requests_per_second,
+            measured.p50_ms,
+            measured.p99_ms,
+            self.system.rss_mb(),
+            cpu,
+            measured.errors,
+            measured.first_error,
+        )
+        self.rows.append(row)
+        print(_progress(row), flush=True)
+        return row
+
+
+def _at_most(first: int | None, second: int | None) -> int | None:
+    known = [n for n in (first, second) if n is not None]
+    return min(known) if known else None
+
+
+def _from(call: Call, offset: int) -> Callable[[int], Awaitable[object]]:
+    return lambda number: call(number + offset)
+
+
+def _progress(row: Row) -> str:
+    errors = f", {row.errors} ERRORS: {row.first_error[:120]}" if row.errors else ""
+    return (
+        f"  {row.system:<12} {row.dataset:>4}  {row.title[:48]:<48}"
+        f" {row.requests_per_second:9.1f}/s  p50 {row.p50_ms:8.1f} ms"
+        f"  p99 {row.p99_ms:8.1f} ms  ({row.calls} calls{errors})"
+    )
