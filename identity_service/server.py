@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import grpc
@@ -83,8 +84,11 @@ class Readiness:
         self._interval = interval
         self._timeout = timeout
         self._checker: asyncio.Task[None] | None = None
-        # The query in its worker thread; a thread cannot be cancelled, so a
-        # hung query is waited for, never doubled.
+        # The query in a thread of its own: the shared worker threads may all
+        # be busy with long reads, which must not make the server look down.
+        # A thread cannot be cancelled, so a hung query is waited for, never
+        # doubled.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="readiness")
         self._query: asyncio.Future[None] | None = None
         self.ready = True
 
@@ -98,6 +102,7 @@ class Readiness:
         if self._checker is not None:
             self._checker.cancel()
             await asyncio.wait([self._checker])
+        self._thread.shutdown(wait=False)
 
     async def _check_forever(self) -> None:
         while True:
@@ -109,7 +114,8 @@ class Readiness:
     async def _problem(self) -> str | None:
         """None when the database answered; else why it did not."""
         if self._query is None or self._query.done():
-            self._query = asyncio.ensure_future(asyncio.to_thread(self._select_one))
+            loop = asyncio.get_running_loop()
+            self._query = loop.run_in_executor(self._thread, self._select_one)
             self._query.add_done_callback(_retrieve)
         try:
             await asyncio.wait_for(asyncio.shield(self._query), self._timeout)

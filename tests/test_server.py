@@ -481,3 +481,26 @@ def test_calls_answer_unavailable_while_the_database_is_unreachable(
     assert down.value.code() == grpc.StatusCode.UNAVAILABLE
     assert error_info(down.value).reason == "STORAGE_UNAVAILABLE"
     assert list(again.users) == []
+
+
+def test_readiness_stays_serving_while_every_worker_thread_is_busy(server_db: Database) -> None:
+    """Long reads can occupy every shared worker thread; the readiness query
+    has a thread of its own, so a busy server does not report itself down."""
+
+    async def scenario() -> list[int]:
+        checks = {"health_check_seconds": 0.05, "health_check_timeout_seconds": 0.3}
+        async with (
+            serving(server_db, **checks) as running,
+            grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel,
+        ):
+            loop = asyncio.get_running_loop()
+            busy = [loop.run_in_executor(None, time.sleep, 1.2) for _ in range(16)]
+            statuses = [await check(channel, "")]
+            deadline = loop.time() + 1.0
+            while loop.time() < deadline:  # about twenty readiness checks
+                statuses.append(await check(channel, ""))
+                await asyncio.sleep(0.05)
+            await asyncio.gather(*busy)
+            return statuses
+
+    assert set(asyncio.run(scenario())) == {SERVING}
