@@ -24,7 +24,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import ceiling, chart, idle_streams, server, suite, table, verdicts
+from bench import ceiling, chart, idle_streams, seed, suite, systems, table, verdicts
+from bench.dataset import Dataset
 from bench.report import Result, Target
 from bench.report import table as idle_table
 
@@ -49,7 +50,7 @@ def main() -> int:
     client_ceiling = asyncio.run(ceiling.measure(settings.concurrency, settings.seconds))
     print(f"load generator ceiling: {client_ceiling.requests_per_second:,.0f} req/s")
     outcome = asyncio.run(suite.run(mode, postgres_url, reuse))
-    idle = _idle_streams(postgres_url) if mode.idle_streams else None
+    idle = _idle_streams(postgres_url, reuse) if mode.idle_streams else None
     targets, missing = verdicts.targets(outcome.rows)
     all_targets = targets + list(idle.targets if idle else [])
     passed = all(target.passed for target in all_targets)
@@ -76,13 +77,16 @@ def main() -> int:
     return 0 if passed else 1
 
 
-def _idle_streams(postgres_url: str | None) -> Result:
+def _idle_streams(postgres_url: str | None, reuse: bool) -> Result:
     print("idle streams: GetUser alone, then beside 1,000 idle WatchChanges streams")
-    with (
-        tempfile.TemporaryDirectory(prefix="roster-bench-") as workdir,
-        server.running(Path(workdir), postgres_url) as running,
-    ):
-        return asyncio.run(idle_streams.run(running))
+    with tempfile.TemporaryDirectory(prefix="roster-bench-") as workdir:
+        seeded = seed.prepared(Dataset(1_000), Path(workdir), postgres_url, reuse)
+        return asyncio.run(_on_roster(seeded))
+
+
+async def _on_roster(seeded: seed.Seeded) -> Result:
+    async with systems.roster(seeded) as system:
+        return await idle_streams.run(system)
 
 
 def _setup(mode: suite.Mode, postgres_url: str | None, ceiling_rps: float) -> dict[str, Any]:

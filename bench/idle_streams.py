@@ -12,7 +12,8 @@ from identity.v1 import user_pb2, user_service_pb2, user_service_pb2_grpc
 
 from bench.load import Call, closed_loop
 from bench.report import Result, Row, Target
-from bench.server import TENANT, Server
+from bench.seed import TENANT
+from bench.systems import System
 from bench.watchers import STREAMS_PER_CONNECTION, Watchers
 from identity_service.settings import Settings
 
@@ -27,13 +28,13 @@ MIN_THROUGHPUT = 0.8
 MAX_P99 = 1.5
 
 
-async def run(server: Server) -> Result:
+async def run(system: System) -> Result:
     """Measure the baseline, then the same load with the streams open."""
-    async with grpc.aio.insecure_channel(server.target) as channel:
-        get_user = await _seeded(channel, server.scim_secret)
-        baseline = await _phase("baseline", get_user, server)
-        async with Watchers.holding(server, STREAMS) as watchers:
-            loaded = await _phase(f"with {STREAMS:,} idle streams", get_user, server, watchers)
+    async with grpc.aio.insecure_channel(system.grpc_target) as channel:
+        get_user = await _seeded(channel, system.secret)
+        baseline = await _phase("baseline", get_user, system)
+        async with Watchers.holding(system, STREAMS) as watchers:
+            loaded = await _phase(f"with {STREAMS:,} idle streams", get_user, system, watchers)
             checkpoints = await watchers.report()
     if checkpoints.fewest < 1:
         raise RuntimeError("a stream sent no checkpoint while measured: lengthen the window")
@@ -85,7 +86,7 @@ async def _seeded(channel: grpc.aio.Channel, secret: str) -> Call:
     return get_user
 
 
-async def _phase(name: str, call: Call, server: Server, watchers: Watchers | None = None) -> Row:
+async def _phase(name: str, call: Call, system: System, watchers: Watchers | None = None) -> Row:
     """Warm up, then measure; with watchers, count their checkpoints from
     the start of the measuring on."""
     await closed_loop(call, concurrency=CONCURRENCY, seconds=WARMUP_SECONDS)
@@ -97,7 +98,7 @@ async def _phase(name: str, call: Call, server: Server, watchers: Watchers | Non
         measured.requests_per_second,
         measured.p50_ms,
         measured.p99_ms,
-        server.rss_mb(),
+        system.rss_mb()["identity_service"],
         measured.calls,
     )
 

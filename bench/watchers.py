@@ -24,7 +24,8 @@ from typing import Any
 import grpc
 from identity.v1 import change_service_pb2, change_service_pb2_grpc
 
-from bench.server import Server, environment
+from bench.processes import environment
+from bench.systems import System
 from identity_service.cli_client import TOKEN_VARIABLE
 
 # Streams share connections as many callers of one service would; every
@@ -51,17 +52,17 @@ class Watchers:
 
     @classmethod
     @asynccontextmanager
-    async def holding(cls, server: Server, count: int) -> AsyncIterator["Watchers"]:
+    async def holding(cls, system: System, count: int) -> AsyncIterator["Watchers"]:
         """`count` idle streams, every one open (its first checkpoint received)."""
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "bench.watchers",
-            server.target,
+            system.grpc_target,
             str(count),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
-            env={**environment(), TOKEN_VARIABLE: server.watch_secret},
+            env={**environment(), TOKEN_VARIABLE: system.watch_secret},
         )
         try:
             opened = await _reply(process, _OPEN_SECONDS)

@@ -7,7 +7,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -17,6 +16,8 @@ from types import TracebackType
 from typing import Self
 
 import psycopg
+
+from tests.processes import free_port
 
 _DEBIAN_BIN = Path("/usr/lib/postgresql/15/bin")
 _USER = "roster"
@@ -31,13 +32,6 @@ def _program(name: str) -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 class Postgres:
     """One server; `database()` creates a fresh, empty database on it."""
 
@@ -50,7 +44,7 @@ class Postgres:
             account = pwd.getpwnam("postgres")
             os.chown(self._directory, account.pw_uid, account.pw_gid)
             self._as = {"user": account.pw_uid, "group": account.pw_gid}
-        self.port = _free_port()
+        self.port = free_port()
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:

@@ -1,28 +1,24 @@
 """Roster as several replicas on one PostgreSQL database, for the
 multi-replica test: real `identity-service serve` and `scim-facade serve`
-processes (as tests/changes/processes.py starts the former, but with the
-fallback poll of change streams out of the way), and the SCIM calls a test
-makes through the facades, each kept as an Answer."""
+processes (tests/processes.py), with the fallback poll of change streams
+out of the way, and the SCIM calls a test makes through the facades, each
+kept as an Answer."""
 
-import os
-import re
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import grpc
 import httpx
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tests.processes import STARTUP_SECONDS, Processes, wait_until_serving
 
 SCIM_JSON = "application/scim+json"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-_STARTUP_SECONDS = 30.0
 
 
 def migrate(url: str) -> None:
@@ -41,56 +37,6 @@ _SERVICE_ENVIRONMENT = {
 }
 
 
-@dataclass(frozen=True)
-class _Started:
-    process: "subprocess.Popen[bytes]"
-    log: Path
-
-    def port(self) -> int:
-        """The port in the process's "listening on" (identity_service) or
-        "Uvicorn running on" (scim_facade) line: it listens on port 0."""
-        pattern = r"(?:listening on |running on http://)127\.0\.0\.1:(\d+)"
-        deadline = time.monotonic() + _STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            found = re.search(pattern, self.log.read_text())
-            if found:
-                return int(found.group(1))
-            if self.process.poll() is not None:
-                code = self.process.returncode
-                raise AssertionError(f"{self.log.name} exited with {code}:\n{self.log.read_text()}")
-            time.sleep(0.05)
-        raise AssertionError(f"{self.log.name}: not listening:\n{self.log.read_text()}")
-
-
-class Processes:
-    """Processes of one test, each logging to its own file; every one still
-    running at the end is killed."""
-
-    def __init__(self, directory: Path) -> None:
-        self._directory = directory
-        self._started: list[subprocess.Popen[bytes]] = []
-
-    def start(self, module: str, arguments: list[str], environment: dict[str, str]) -> _Started:
-        """Run `python -m module serve ...` (not waiting for it)."""
-        log = self._directory / f"{module}-{len(self._started)}.log"
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("ROSTER_")}
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                [sys.executable, "-m", module, "serve", *arguments],
-                env={**clean, **environment},
-                stdout=subprocess.DEVNULL,
-                stderr=output,
-            )
-        self._started.append(process)
-        return _Started(process, log)
-
-    def kill_all(self) -> None:
-        for process in self._started:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=30)
-
-
 def identity_services(processes: Processes, url: str, count: int) -> list[str]:
     """`count` replicas of identity_service on the database, started at
     once, each reporting SERVING; their HOST:PORTs."""
@@ -100,12 +46,7 @@ def identity_services(processes: Processes, url: str, count: int) -> list[str]:
     ]
     targets = [f"127.0.0.1:{s.port()}" for s in started]
     for target in targets:
-        with grpc.insecure_channel(target) as channel:
-            request = health_pb2.HealthCheckRequest(service="")
-            response = health_pb2_grpc.HealthStub(channel).Check(
-                request, timeout=_STARTUP_SECONDS, wait_for_ready=True
-            )
-        assert response.status == health_pb2.HealthCheckResponse.SERVING, (target, response)
+        wait_until_serving(target)
     return targets
 
 
@@ -128,7 +69,7 @@ def scim_facades(processes: Processes, identity_targets: list[str]) -> list[str]
 
 
 def _wait_until_ready(base_url: str) -> None:
-    deadline = time.monotonic() + _STARTUP_SECONDS
+    deadline = time.monotonic() + STARTUP_SECONDS
     last: object = None
     while time.monotonic() < deadline:
         try:

@@ -3,7 +3,6 @@ server through the gRPC API with the credential in ROSTER_TOKEN."""
 
 import contextlib
 import json
-import os
 import queue
 import signal
 import subprocess
@@ -21,6 +20,7 @@ from identity_service.service.access import Access
 from identity_service.store.engine import Database
 from tests.conftest import ServerThread
 from tests.helpers import Stubs, TenantAccess, new_credential
+from tests.processes import environment
 from tests.test_cli import cli
 from tests.tls import make_pki
 
@@ -83,7 +83,7 @@ def watch_json(
             *(sys.executable, "-m", "identity_service", "watch", "--json", "--target", target),
             *options,
         ],
-        env={**_clean_environment(), "ROSTER_TOKEN": token},
+        env={**environment(), "ROSTER_TOKEN": token},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -111,10 +111,6 @@ def own_server(db: Database, database_url: str) -> Iterator[ServerThread]:
     server = ServerThread(db, database_url)
     yield server
     server.stop()
-
-
-def _clean_environment() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("ROSTER_")}
 
 
 def test_audit_of_a_user_shows_its_records_in_order_with_the_actor(

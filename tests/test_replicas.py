@@ -29,11 +29,11 @@ from tests.changes.streams import Stream
 from tests.changes.support import Log, snapshot
 from tests.helpers import new_credential, new_tenant
 from tests.postgres import Postgres
+from tests.processes import Processes
 from tests.replicas import (
     GROUP,
     USER,
     Answer,
-    Processes,
     Scim,
     identity_services,
     migrate,

@@ -4,7 +4,6 @@ follows a real PostgreSQL database; connection age and keepalive options."""
 
 import asyncio
 import logging
-import os
 import signal
 import socket
 import subprocess
@@ -35,6 +34,7 @@ from identity_service.store.engine import Database
 from tests.conftest import ServerThread
 from tests.helpers import error_info, new_credential, new_tenant
 from tests.postgres import Postgres
+from tests.processes import environment, free_port, wait_until_serving
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -203,33 +203,19 @@ def test_a_port_another_server_holds_is_a_listen_error(server_db: Database) -> N
         asyncio.run(scenario())
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def _wait_until_serving(target: str) -> None:
-    with grpc.insecure_channel(target) as channel:
-        request = health_pb2.HealthCheckRequest(service="")
-        health_pb2_grpc.HealthStub(channel).Check(request, timeout=30, wait_for_ready=True)
-
-
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_serve_stops_gracefully_and_exits_zero_on_a_signal(
     server_database_url: str, signum: signal.Signals
 ) -> None:
     """`identity-service serve` logs where it listens, and on SIGTERM (or
     Ctrl-C) drains and exits 0 within the grace period."""
-    port, grace = _free_port(), 5.0
+    port, grace = free_port(), 5.0
     command = [
         sys.executable, "-m", "identity_service", "serve", "--listen", f"127.0.0.1:{port}",
         "--database-url", server_database_url, "--shutdown-grace-seconds", str(grace),
     ]  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROSTER_")}
-    with subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) as process:
-        _wait_until_serving(f"127.0.0.1:{port}")
+    with subprocess.Popen(command, env=environment(), stderr=subprocess.PIPE, text=True) as process:
+        wait_until_serving(f"127.0.0.1:{port}")
         signalled = time.monotonic()
         process.send_signal(signum)
         _, log = process.communicate(timeout=grace + 10)

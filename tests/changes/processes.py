@@ -2,21 +2,17 @@
 writer that keeps writing through a restart."""
 
 import contextlib
-import os
-import re
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from identity.v1 import user_pb2, user_service_pb2, user_service_pb2_grpc
 
 from tests.helpers import TenantAccess
+from tests.processes import Processes, wait_until_serving
 
 RPC_SECONDS = 10.0
 
@@ -31,32 +27,8 @@ class Served:
         return f"127.0.0.1:{self.port}"
 
 
-def _environment() -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("ROSTER_")}
-    # Frequent checkpoints, so a consumer's last cursor is sometimes a checkpoint's.
-    return {**clean, "ROSTER_WATCH_CHECKPOINT_SECONDS": "0.5", "ROSTER_WATCH_POLL_SECONDS": "0.3"}
-
-
-def _listening_port(process: "subprocess.Popen[bytes]", log: Path) -> int:
-    """The port `serve` reports it listens on (a bounded wait for startup)."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        found = re.search(r"listening on 127\.0\.0\.1:(\d+)", log.read_text())
-        if found:
-            return int(found.group(1))
-        if process.poll() is not None:
-            raise AssertionError(f"serve exited with {process.returncode}:\n{log.read_text()}")
-        time.sleep(0.05)
-    raise AssertionError(f"serve did not start within 30s:\n{log.read_text()}")
-
-
-def _wait_until_serving(target: str) -> None:
-    with grpc.insecure_channel(target) as channel:
-        request = health_pb2.HealthCheckRequest(service="")
-        response = health_pb2_grpc.HealthStub(channel).Check(
-            request, timeout=RPC_SECONDS, wait_for_ready=True
-        )
-    assert response.status == health_pb2.HealthCheckResponse.SERVING
+# Frequent checkpoints, so a consumer's last cursor is sometimes a checkpoint's.
+_ENVIRONMENT = {"ROSTER_WATCH_CHECKPOINT_SECONDS": "0.5", "ROSTER_WATCH_POLL_SECONDS": "0.3"}
 
 
 class Writer(threading.Thread):
@@ -110,27 +82,16 @@ class Writer(threading.Thread):
 def serve_processes(tmp_path: Path, url: str) -> Iterator[Callable[[str], Served]]:
     """Starts `identity-service serve` on the test's file at a listen address;
     every process still running at the end is killed."""
-    processes: list[subprocess.Popen[bytes]] = []
+    processes = Processes(tmp_path)
 
     def start(listen: str) -> Served:
-        log = tmp_path / f"serve-{len(processes)}.log"
-        command = [sys.executable, "-m", "identity_service", "serve", "--listen", listen]
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                [*command, "--database-url", url],
-                env=_environment(),
-                stdout=subprocess.DEVNULL,
-                stderr=output,
-            )
-        processes.append(process)
-        served = Served(process, _listening_port(process, log))
-        _wait_until_serving(served.target)
+        arguments = ["--listen", listen, "--database-url", url]
+        started = processes.start("identity_service", arguments, _ENVIRONMENT)
+        served = Served(started.process, started.port())
+        wait_until_serving(served.target)
         return served
 
     try:
         yield start
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=30)
+        processes.kill_all()
