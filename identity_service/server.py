@@ -117,12 +117,17 @@ class Readiness:
             loop = asyncio.get_running_loop()
             self._query = loop.run_in_executor(self._thread, self._select_one)
             self._query.add_done_callback(_retrieve)
-        try:
-            await asyncio.wait_for(asyncio.shield(self._query), self._timeout)
-        except TimeoutError:
+        # asyncio.wait, not wait_for: on Python 3.11 wait_for swallows a
+        # cancellation that arrives as the query finishes, and close() would
+        # then wait for a checker that never ends.
+        await asyncio.wait([self._query], timeout=self._timeout)
+        if not self._query.done():
             return f"no answer within {self._timeout:g}s"
-        except (StorageUnavailable, sa.exc.SQLAlchemyError) as exc:
+        exc = self._query.exception()
+        if isinstance(exc, (StorageUnavailable, sa.exc.SQLAlchemyError)):
             return str(exc.__cause__ or exc).splitlines()[0]
+        if exc is not None:
+            raise exc
         return None
 
     def _select_one(self) -> None:
