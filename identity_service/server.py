@@ -52,7 +52,8 @@ class NotMigrated(Exception):
 @dataclass(frozen=True)
 class Running:
     """A started server, the port it is bound to, its health servicer, the
-    feed that wakes its change streams, and the readiness checker."""
+    feed that wakes its change streams, the readiness checker, and the
+    lanes its calls run in."""
 
     server: grpc.aio.Server
     port: int
@@ -61,6 +62,7 @@ class Running:
     feed: Feed
     readiness: "Readiness"
     access: Access
+    lanes: servicers.Lanes
 
 
 class Readiness:
@@ -166,8 +168,9 @@ async def start(settings: Settings, db: Database) -> Running:
     )
     feed = Feed(db, poll_seconds=settings.watch_poll_seconds)
     watch = Watch(db, feed, checkpoint_seconds=settings.watch_checkpoint_seconds)
+    lanes = servicers.Lanes(db)
     services = (
-        *servicers.add_to_server(server, db, watch),
+        *servicers.add_to_server(server, db, watch, lanes),
         health.SERVICE_NAME,
         reflection.SERVICE_NAME,
     )
@@ -184,7 +187,7 @@ async def start(settings: Settings, db: Database) -> Running:
     feed.open()
     await server.start()
     readiness.open()
-    return Running(server, port, health_servicer, services, feed, readiness, access)
+    return Running(server, port, health_servicer, services, feed, readiness, access, lanes)
 
 
 async def stop(running: Running, grace: float | None) -> None:
@@ -198,6 +201,7 @@ async def stop(running: Running, grace: float | None) -> None:
     await running.health.enter_graceful_shutdown()
     await running.feed.close()
     await running.server.stop(grace)
+    running.lanes.close()
     running.access.close()
 
 

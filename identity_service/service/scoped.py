@@ -1,6 +1,7 @@
 """What the user and group use cases share: the tenant a call reaches, and
 the reads of one kind of soft-deleted resource."""
 
+import re
 from typing import Generic, Protocol, TypeVar
 
 import sqlalchemy as sa
@@ -18,6 +19,13 @@ MAX_BATCH = 1000
 # How long a list remembers where a positional page ended and how many
 # resources matched (both only while the tenant changes nothing).
 MEMO_SECONDS = 300.0
+# A filter that is one equality on a string, `userName eq "bjensen"`; which
+# attributes a live-resource index covers depends on the kind.
+_EQUALITY = re.compile(r'\s*([A-Za-z]+)\s+eq\s+"(?:[^"\\]|\\.)*"\s*', re.IGNORECASE)
+_INDEXED = {
+    "user": frozenset({"id", "username", "externalid"}),
+    "group": frozenset({"id", "displayname", "externalid"}),
+}
 
 
 def check_etag(current: str, expected: str) -> None:
@@ -77,6 +85,19 @@ class TenantScoped(Generic[T]):
             raise NotFound(f"{self._kind} {resource_id!r} not found")
         return found
 
+    def is_key_lookup(self, query: ListQuery) -> bool:
+        """Whether `query` finds its resources through an index of live
+        resources, reading a row or two whatever the tenant's size: an
+        equality on one of the kind's keys (Entra's `userName eq` before a
+        create, Okta's `externalId eq`). Other filters may scan."""
+        match = _EQUALITY.fullmatch(query.filter)
+        return (
+            match is not None
+            and match.group(1).lower() in _INDEXED[self._kind]
+            and not query.show_deleted
+            and not query.skip
+        )
+
     def get(self, caller: Caller, slug: str, resource_id: str, *, show_deleted: bool = False) -> T:
         with self._db.read() as conn:
             tenant = self._tenant(conn, caller, slug, Scope.READ)
@@ -102,7 +123,8 @@ class TenantScoped(Generic[T]):
         changed nothing since (its change cursor is the same): an IdP
         sweeping startIndex 1, 101, 201, ... costs an index seek per page,
         not a skip over every row before it. The total is counted again
-        only when the tenant changed something."""
+        only when the tenant changed something, and not at all on a last
+        page whose position is known (an `eq` lookup's only page)."""
         if query.skip < 0:
             raise InvalidField.of("skip", "must not be negative")
         with self._db.read() as conn:
@@ -129,10 +151,20 @@ class TenantScoped(Generic[T]):
             )
             if key is not None and not query.page_token:
                 self._bookmarks.put((token_query, query.skip + len(items)), (cursor, key))
-            counted = self._totals.get(token_query)
-            if counted is not None and counted[0] == cursor:
-                total = counted[1]
+            if key is None and not query.page_token and (items or not query.skip):
+                total = query.skip + len(items)  # the last page, at a known position
             else:
-                total = self._resources.count(conn, tenant, query.filter, query.show_deleted)
-                self._totals.put(token_query, (cursor, total))
+                total = self._total(conn, tenant, query, token_query, cursor)
         return Page(items, paging.encode(token_query, key), total, cursor)
+
+    def _total(
+        self, conn: sa.Connection, tenant: TenantRef, query: ListQuery, memo_key: str, cursor: str
+    ) -> int:
+        """How many resources match, counted once per change of the tenant."""
+        counted = self._totals.get(memo_key)
+        if counted is not None and counted[0] == cursor:
+            total: int = counted[1]
+            return total
+        total = self._resources.count(conn, tenant, query.filter, query.show_deleted)
+        self._totals.put(memo_key, (cursor, total))
+        return total

@@ -26,6 +26,7 @@ from identity_service.servicers.admin import CredentialServicer, TenantServicer
 from identity_service.servicers.changes import ChangeServicer
 from identity_service.servicers.groups import GroupServicer
 from identity_service.servicers.interceptor import Interceptor
+from identity_service.servicers.lanes import Lanes
 from identity_service.servicers.users import UserServicer
 from identity_service.store.engine import Database
 
@@ -34,10 +35,14 @@ def interceptors(access: Access) -> "list[grpc.aio.ServerInterceptor[Any, Any]]"
     return [Interceptor(access)]
 
 
-def add_to_server(server: grpc.aio.Server, db: Database, watch: Watch) -> list[str]:
-    """Register every identity.v1 service; returns their full names."""
-    user_service_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(Users(db)), server)
-    group_service_pb2_grpc.add_GroupServiceServicer_to_server(GroupServicer(Groups(db)), server)
+def add_to_server(server: grpc.aio.Server, db: Database, watch: Watch, lanes: Lanes) -> list[str]:
+    """Register every identity.v1 service; returns their full names. Users
+    and groups run in `lanes`; the rare operator calls (tenants,
+    credentials) and the change log's reads run in worker threads."""
+    user_service_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(Users(db), lanes), server)
+    group_service_pb2_grpc.add_GroupServiceServicer_to_server(
+        GroupServicer(Groups(db), lanes), server
+    )
     tenant_service_pb2_grpc.add_TenantServiceServicer_to_server(TenantServicer(Tenants(db)), server)
     credential_service_pb2_grpc.add_CredentialServiceServicer_to_server(
         CredentialServicer(Credentials(db)), server
@@ -57,4 +62,4 @@ def add_to_server(server: grpc.aio.Server, db: Database, watch: Watch) -> list[s
     ]
 
 
-__all__ = ["add_to_server", "interceptors"]
+__all__ = ["Lanes", "add_to_server", "interceptors"]

@@ -1,6 +1,5 @@
 """identity.v1.GroupService: adapts requests to the Groups use cases."""
 
-import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -14,6 +13,7 @@ from identity_service.service.groups import Groups, Modification
 from identity_service.service.membership import Delta, MemberChange, Replacement
 from identity_service.servicers import convert, names
 from identity_service.servicers.interceptor import caller, own_tenant
+from identity_service.servicers.lanes import Lanes
 
 Context = grpc.aio.ServicerContext[Any, Any]
 _UPDATABLE = ("display_name", "external_id")
@@ -40,14 +40,15 @@ class _MemberChange(Protocol):
 
 
 class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
-    def __init__(self, groups: Groups) -> None:
+    def __init__(self, groups: Groups, lanes: Lanes) -> None:
         self._groups = groups
+        self._lanes = lanes
 
     async def GetGroup(
         self, request: group_service_pb2.GetGroupRequest, context: Context
     ) -> group_pb2.Group:
         slug, group_id = names.child(request.name, "groups")
-        group = await asyncio.to_thread(
+        group = await self._lanes.lookup(
             self._groups.get, caller(), slug, group_id, show_deleted=request.show_deleted
         )
         return convert.group(group)
@@ -57,7 +58,8 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
     ) -> group_service_pb2.ListGroupsResponse:
         query = convert.list_query(request)
         slug = names.tenant(request.parent)
-        page = await asyncio.to_thread(self._groups.list, caller(), slug, query)
+        lane = self._lanes.lookup if self._groups.is_key_lookup(query) else self._lanes.read
+        page = await lane(self._groups.list, caller(), slug, query)
         return group_service_pb2.ListGroupsResponse(
             groups=[convert.group(g) for g in page.items],
             next_page_token=page.next_page_token,
@@ -70,7 +72,7 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
     ) -> group_service_pb2.BatchGetGroupsResponse:
         slug = own_tenant(names.tenant(request.parent))
         ids = [names.child_of(slug, name, "groups", "names") for name in request.names]
-        found = await asyncio.to_thread(self._groups.batch_get, caller(), slug, ids)
+        found = await self._lanes.lookup(self._groups.batch_get, caller(), slug, ids)
         return group_service_pb2.BatchGetGroupsResponse(groups=[convert.group(g) for g in found])
 
     async def CreateGroup(
@@ -79,7 +81,7 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
         slug = own_tenant(names.tenant(request.parent))
         members = [names.member(m, slug) for m in request.members]
         with convert.fields_of("group"):
-            group = await asyncio.to_thread(
+            group = await self._lanes.write(
                 self._groups.create,
                 caller(),
                 slug,
@@ -96,7 +98,7 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
         slug, group_id = names.child(request.group.name, "groups", field="group.name")
         paths = _mask_paths(request.update_mask, required=True)
         with convert.fields_of("group"):
-            group = await asyncio.to_thread(
+            group = await self._lanes.write(
                 self._groups.update,
                 caller(),
                 slug,
@@ -131,7 +133,7 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
         _required_members(request.members)
         slug = own_tenant(slug)
         ids = [names.member(m, slug).id for m in request.members]
-        group = await asyncio.to_thread(
+        group = await self._lanes.write(
             self._groups.remove_members,
             caller(),
             slug,
@@ -159,7 +161,7 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
             members=_member_change(request, slug),
         )
         with convert.fields_of("group"):
-            group = await asyncio.to_thread(
+            group = await self._lanes.write(
                 self._groups.modify,
                 caller(),
                 slug,
@@ -175,7 +177,7 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
     ) -> group_service_pb2.ListMembersResponse:
         slug, group_id = names.child(request.parent, "groups", field="parent")
         slug = own_tenant(slug)
-        page = await asyncio.to_thread(
+        page = await self._lanes.read(
             self._groups.list_members,
             caller(),
             slug,
@@ -195,7 +197,7 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
     ) -> group_service_pb2.ListMembershipsResponse:
         slug = own_tenant(names.tenant_of_member(request.member))
         member = names.member(request.member, slug, field="member")
-        page = await asyncio.to_thread(
+        page = await self._lanes.read(
             self._groups.list_memberships,
             caller(),
             slug,
@@ -211,7 +213,7 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
 
     async def _by_name(self, use_case: Callable[..., Group], request: _ByName) -> group_pb2.Group:
         slug, group_id = names.child(request.name, "groups")
-        group = await asyncio.to_thread(
+        group = await self._lanes.write(
             use_case, caller(), slug, group_id, etag=request.etag, request_id=request.request_id
         )
         return convert.group(group)
@@ -222,7 +224,7 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
         slug, group_id = names.child(request.group, "groups", field="group")
         slug = own_tenant(slug)
         refs = [names.member(m, slug) for m in request.members]
-        group = await asyncio.to_thread(
+        group = await self._lanes.write(
             use_case,
             caller(),
             slug,

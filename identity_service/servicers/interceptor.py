@@ -114,14 +114,24 @@ _HANDLER_KINDS = (
 class Interceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     def __init__(self, access: Access) -> None:
         self._access = access
+        # method -> its wrapped handler: the services are fixed once the
+        # server starts, so each method is wrapped once, not on every call.
+        self._handlers: dict[str, Handler] = {}
 
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Handler:
-        handler = await continuation(handler_call_details)
         method: str = handler_call_details.method
+        handler = self._handlers.get(method)
+        if handler is None:
+            handler = self._wrapped(method, await continuation(handler_call_details))
+            if handler is not None:  # None: no such method, grpc answers UNIMPLEMENTED
+                self._handlers[method] = handler
+        return handler
+
+    def _wrapped(self, method: str, handler: Handler) -> Handler:
         if handler is None or method.startswith(PUBLIC_PREFIXES):
             return handler
         # Every kind of method is wrapped, streams too: one left unwrapped

@@ -1,6 +1,5 @@
 """identity.v1.UserService: adapts requests to the Users use cases."""
 
-import asyncio
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -11,6 +10,7 @@ from identity_service.domain.models import User
 from identity_service.service.users import Users
 from identity_service.servicers import convert, names
 from identity_service.servicers.interceptor import caller, own_tenant
+from identity_service.servicers.lanes import Lanes
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -27,14 +27,15 @@ class _ByName(Protocol):
 
 
 class UserServicer(user_service_pb2_grpc.UserServiceServicer):
-    def __init__(self, users: Users) -> None:
+    def __init__(self, users: Users, lanes: Lanes) -> None:
         self._users = users
+        self._lanes = lanes
 
     async def GetUser(
         self, request: user_service_pb2.GetUserRequest, context: Context
     ) -> user_pb2.User:
         slug, user_id = names.child(request.name, "users")
-        user = await asyncio.to_thread(
+        user = await self._lanes.lookup(
             self._users.get, caller(), slug, user_id, show_deleted=request.show_deleted
         )
         return convert.user(user)
@@ -44,7 +45,8 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
     ) -> user_service_pb2.ListUsersResponse:
         query = convert.list_query(request)
         slug = names.tenant(request.parent)
-        page = await asyncio.to_thread(self._users.list, caller(), slug, query)
+        lane = self._lanes.lookup if self._users.is_key_lookup(query) else self._lanes.read
+        page = await lane(self._users.list, caller(), slug, query)
         return user_service_pb2.ListUsersResponse(
             users=[convert.user(u) for u in page.items],
             next_page_token=page.next_page_token,
@@ -57,7 +59,7 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
     ) -> user_service_pb2.BatchGetUsersResponse:
         slug = own_tenant(names.tenant(request.parent))
         ids = [names.child_of(slug, name, "users", "names") for name in request.names]
-        found = await asyncio.to_thread(self._users.batch_get, caller(), slug, ids)
+        found = await self._lanes.lookup(self._users.batch_get, caller(), slug, ids)
         return user_service_pb2.BatchGetUsersResponse(users=[convert.user(u) for u in found])
 
     async def CreateUser(
@@ -66,7 +68,7 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
         slug = names.tenant(request.parent)
         new = convert.new_user(request.user)
         with convert.fields_of("user"):
-            user = await asyncio.to_thread(
+            user = await self._lanes.write(
                 self._users.create, caller(), slug, new, request.request_id
             )
         return convert.user(user)
@@ -77,7 +79,7 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
         slug, user_id = names.child(request.user.name, "users", field="user.name")
         changes = convert.user_changes(request.user, request.update_mask)
         with convert.fields_of("user"):
-            user = await asyncio.to_thread(
+            user = await self._lanes.write(
                 self._users.update,
                 caller(),
                 slug,
@@ -108,10 +110,9 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
     ) -> user_pb2.User:
         return await self._by_name(self._users.reactivate, request)
 
-    @staticmethod
-    async def _by_name(use_case: Callable[..., User], request: _ByName) -> user_pb2.User:
+    async def _by_name(self, use_case: Callable[..., User], request: _ByName) -> user_pb2.User:
         slug, user_id = names.child(request.name, "users")
-        user = await asyncio.to_thread(
+        user = await self._lanes.write(
             use_case, caller(), slug, user_id, etag=request.etag, request_id=request.request_id
         )
         return convert.user(user)

@@ -30,6 +30,17 @@ from identity_service.store.tenants import tenants
 changes = ChangeRow.__table__  # type: ignore[attr-defined]
 _c = changes.c
 
+# Built once, as every mutation runs them: composing a statement per call
+# costs more than running it.
+_RESERVE_SEQS = (
+    tenants.update()
+    .where(tenants.c.id == sa.bindparam("where_tenant_id"))
+    .values(change_seq=tenants.c.change_seq + sa.bindparam("count"))
+    .returning(tenants.c.change_seq)
+)
+_INSERT = changes.insert()
+_LAST_SEQ = sa.select(tenants.c.change_seq).where(tenants.c.id == sa.bindparam("tenant_id"))
+
 
 def _actor_json(actor: Actor) -> dict[str, Any]:
     origin = {
@@ -63,13 +74,8 @@ def append(
     returns their seqs. Call it last in the transaction (see above)."""
     if not records:
         return []
-    bump = (
-        tenants.update()
-        .where(tenants.c.id == tenant.id)
-        .values(change_seq=tenants.c.change_seq + len(records))
-        .returning(tenants.c.change_seq)
-    )
-    last: int = conn.execute(bump).scalar_one()
+    reserved = {"where_tenant_id": tenant.id, "count": len(records)}
+    last: int = conn.execute(_RESERVE_SEQS, reserved).scalar_one()
     first = last - len(records) + 1
     actor_json = _actor_json(actor)
     rows = [
@@ -88,7 +94,7 @@ def append(
         }
         for offset, record in enumerate(records)
     ]
-    conn.execute(changes.insert(), rows)
+    conn.execute(_INSERT, rows)
     note_change(conn, tenant.id)
     notify.announce(conn, tenant.id)
     return list(range(first, last + 1))
@@ -96,8 +102,7 @@ def append(
 
 def last_seq(conn: sa.Connection, tenant: TenantRef) -> int:
     """The seq of the tenant's last change (0 before the first)."""
-    query = sa.select(tenants.c.change_seq).where(tenants.c.id == tenant.id)
-    return int(conn.execute(query).scalar_one())
+    return int(conn.execute(_LAST_SEQ, {"tenant_id": tenant.id}).scalar_one())
 
 
 def heads(

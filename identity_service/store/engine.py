@@ -125,6 +125,11 @@ class Database:
         self.engine = engine
         self._listeners: tuple[CommitListener, ...] = ()
         self._listeners_lock = threading.Lock()
+        # SQLite has one writer at a time. Its busy handler makes waiting
+        # writers poll with sleeps, which leaves the lock idle between
+        # transactions; this process's writers queue on a lock instead, and
+        # the busy timeout is left to writers of other processes.
+        self._sqlite_writer = threading.RLock() if engine.dialect.name == "sqlite" else None
         # PostgreSQL: a read sees one snapshot for all its statements (a List
         # call's change cursor and its page agree), and never writes.
         self._read_options: dict[str, Any] = (
@@ -143,8 +148,24 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
-        with _unavailable_when_unreachable(), self._write() as conn:
+        with _unavailable_when_unreachable(), self._writer(), self._write() as conn:
             yield conn
+
+    @contextmanager
+    def _writer(self) -> Iterator[None]:
+        """This process's turn to write, on SQLite; StorageUnavailable when
+        it does not come within the busy timeout."""
+        if self._sqlite_writer is None:
+            yield
+            return
+        if not self._sqlite_writer.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise StorageUnavailable(
+                "the database is busy with other writes; retry (with the same request_id)"
+            )
+        try:
+            yield
+        finally:
+            self._sqlite_writer.release()
 
     @contextmanager
     def _write(self) -> Iterator[sa.Connection]:

@@ -25,6 +25,28 @@ ORDERABLE: dict[str, paging.Orderable] = {
 }
 
 
+# Built once: composing a statement per call costs more than running it.
+# The columns to write come with the parameters (the keys of `_columns`);
+# the WHERE parameters are named apart from every column, which the SET
+# clause would otherwise claim.
+_INSERT = groups.insert()
+_SAVE = groups.update().where(
+    _c.tenant_id == sa.bindparam("where_tenant_id"), _c.id == sa.bindparam("where_id")
+)
+_ADD_TO_COUNT = (
+    groups.update()
+    .where(
+        _c.tenant_id == sa.bindparam("where_tenant_id"),
+        _c.id.in_(sa.bindparam("group_ids", expanding=True)),
+    )
+    .values(
+        member_count=_c.member_count + sa.bindparam("delta"),
+        version=_c.version + 1,
+        update_time=sa.bindparam("at"),
+    )
+)
+
+
 def _to_group(row: Any, tenant: TenantRef) -> Group:
     return Group(
         id=row.id,
@@ -63,22 +85,20 @@ def _translate(exc: sa.exc.IntegrityError, group: Group) -> Exception:
 
 
 def insert(conn: sa.Connection, tenant: TenantRef, group: Group) -> None:
-    values = _columns(group) | {"tenant_id": tenant.id, "id": group.id}
-    values["create_time"] = group.create_time
+    values = _columns(group)
+    values.update(tenant_id=tenant.id, id=group.id, create_time=group.create_time)
     try:
-        conn.execute(groups.insert().values(values))
+        conn.execute(_INSERT, values)
     except sa.exc.IntegrityError as exc:
         raise _translate(exc, group) from exc
 
 
 def save(conn: sa.Connection, tenant: TenantRef, group: Group) -> None:
     """Write back a group loaded in this transaction (locked for update)."""
+    values = _columns(group)
+    values.update(where_tenant_id=tenant.id, where_id=group.id)
     try:
-        conn.execute(
-            groups.update()
-            .where(_c.tenant_id == tenant.id, _c.id == group.id)
-            .values(_columns(group))
-        )
+        conn.execute(_SAVE, values)
     except sa.exc.IntegrityError as exc:
         raise _translate(exc, group) from exc
 
@@ -89,9 +109,8 @@ def add_to_count(
     """Count `delta` more members in each group, as a new version of it."""
     if delta and group_ids:
         conn.execute(
-            groups.update()
-            .where(_c.tenant_id == tenant.id, _c.id.in_(group_ids))
-            .values(member_count=_c.member_count + delta, version=_c.version + 1, update_time=at)
+            _ADD_TO_COUNT,
+            {"where_tenant_id": tenant.id, "group_ids": group_ids, "delta": delta, "at": at},
         )
 
 

@@ -24,15 +24,40 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield items[start : start + _CHUNK]
 
 
-def _insert_ignoring_duplicates(conn: sa.Connection) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(members).on_conflict_do_nothing()
+# Built once: composing a statement per call costs more than running it,
+# and a multi-row VALUES built per call is a new statement to cache for
+# every row count. Many rows go as one executemany, which SQLAlchemy sends
+# as multi-row INSERTs ("insertmanyvalues").
+_INSERT_IGNORING_DUPLICATES = {
+    "postgresql": postgresql.insert(members)
+    .on_conflict_do_nothing()
+    .returning(_c.member_id, _c.member_type),
+    "sqlite": sqlite.insert(members)
+    .on_conflict_do_nothing()
+    .returning(_c.member_id, _c.member_type),
+}
+_OF_GROUP = (_c.tenant_id == sa.bindparam("tenant_id"), _c.group_id == sa.bindparam("group_id"))
+_REMOVE = (
+    members.delete()
+    .where(*_OF_GROUP, _c.member_id.in_(sa.bindparam("member_ids", expanding=True)))
+    .returning(_c.member_id, _c.member_type)
+)
+_IDS = sa.select(_c.member_id).where(*_OF_GROUP)
+_CLEAR = members.delete().where(*_OF_GROUP)
+_LEAVE_ALL = (
+    members.delete()
+    .where(_c.tenant_id == sa.bindparam("tenant_id"), _c.member_id == sa.bindparam("member_id"))
+    .returning(_c.group_id)
+)
 
 
 def add(
     conn: sa.Connection, tenant: TenantRef, group_id: str, refs: Sequence[MemberRef], at: datetime
 ) -> list[MemberRef]:
     """Insert the members that are not there yet; returns those that were new."""
+    insert = _INSERT_IGNORING_DUPLICATES[
+        "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
+    ]
     added: list[MemberRef] = []
     for chunk in _chunks(refs):
         rows = [
@@ -45,9 +70,7 @@ def add(
             }
             for ref in chunk
         ]
-        inserted = conn.execute(
-            _insert_ignoring_duplicates(conn).values(rows).returning(_c.member_id, _c.member_type)
-        )
+        inserted = conn.execute(insert, rows)
         added += [MemberRef(MemberType(row.member_type), row.member_id) for row in inserted]
     return added
 
@@ -58,23 +81,19 @@ def remove(
     """Delete the named members that are there; returns those that were."""
     removed: list[MemberRef] = []
     for chunk in _chunks(member_ids):
-        deleted = conn.execute(
-            members.delete()
-            .where(_c.tenant_id == tenant.id, _c.group_id == group_id, _c.member_id.in_(chunk))
-            .returning(_c.member_id, _c.member_type)
-        )
+        params = {"tenant_id": tenant.id, "group_id": group_id, "member_ids": list(chunk)}
+        deleted = conn.execute(_REMOVE, params)
         removed += [MemberRef(MemberType(row.member_type), row.member_id) for row in deleted]
     return removed
 
 
 def ids(conn: sa.Connection, tenant: TenantRef, group_id: str) -> set[str]:
     """Every member id of a group (for ReplaceMembers, which must diff)."""
-    query = sa.select(_c.member_id).where(_c.tenant_id == tenant.id, _c.group_id == group_id)
-    return set(conn.execute(query).scalars())
+    return set(conn.execute(_IDS, {"tenant_id": tenant.id, "group_id": group_id}).scalars())
 
 
 def clear(conn: sa.Connection, tenant: TenantRef, group_id: str) -> None:
-    conn.execute(members.delete().where(_c.tenant_id == tenant.id, _c.group_id == group_id))
+    conn.execute(_CLEAR, {"tenant_id": tenant.id, "group_id": group_id})
 
 
 def leave_all(conn: sa.Connection, tenant: TenantRef, member_id: str) -> list[str]:
@@ -82,11 +101,7 @@ def leave_all(conn: sa.Connection, tenant: TenantRef, member_id: str) -> list[st
     One DELETE ... RETURNING: it reaches the rows through the member index,
     whereas SQLite answers a SELECT of group_id by member id alone by scanning
     the tenant's part of the primary key (see _by_member)."""
-    deleted = conn.execute(
-        members.delete()
-        .where(_c.tenant_id == tenant.id, _c.member_id == member_id)
-        .returning(_c.group_id)
-    )
+    deleted = conn.execute(_LEAVE_ALL, {"tenant_id": tenant.id, "member_id": member_id})
     return list(deleted.scalars())
 
 

@@ -44,13 +44,16 @@ _DEFAULTS = {
 
 Heard = Callable[[frozenset[int]], None]
 
+# Built once: every write on PostgreSQL runs it.
+_NOTIFY = sa.select(sa.func.pg_notify(CHANNEL, sa.bindparam("tenant_id", type_=sa.String())))
+
 
 def announce(conn: sa.Connection, tenant_id: int) -> None:
     """Notify the listeners, once this transaction commits, that
     `tenant_id`'s change log moved. Nothing on SQLite, which has no
     notifications: other processes' commits to the file are polled for."""
     if conn.dialect.name == "postgresql":
-        conn.execute(sa.select(sa.func.pg_notify(CHANNEL, str(tenant_id))))
+        conn.execute(_NOTIFY, {"tenant_id": str(tenant_id)})
 
 
 class Listener:

@@ -10,6 +10,16 @@ from identity_service.store.schema import RequestRow, as_utc
 
 requests = RequestRow.__table__  # type: ignore[attr-defined]
 
+# Built once, as every write with a request_id runs them: composing a
+# statement per call costs more than running it.
+_ONE = (
+    requests.c.tenant_id == sa.bindparam("tenant_id"),
+    requests.c.request_id == sa.bindparam("request_id"),
+)
+_FIND = sa.select(requests).where(*_ONE)
+_RECORD = requests.insert()
+_FORGET = requests.delete().where(*_ONE)
+
 
 class Recorded(NamedTuple):
     method: str
@@ -20,11 +30,7 @@ class Recorded(NamedTuple):
 
 def find(conn: sa.Connection, tenant: TenantRef, request_id: str) -> Recorded | None:
     """The recorded request, or None."""
-    row = conn.execute(
-        sa.select(requests).where(
-            requests.c.tenant_id == tenant.id, requests.c.request_id == request_id
-        )
-    ).first()
+    row = conn.execute(_FIND, {"tenant_id": tenant.id, "request_id": request_id}).first()
     if row is None:
         return None
     created = as_utc(row.create_time)
@@ -43,20 +49,17 @@ def record(
     at: datetime,
 ) -> None:
     conn.execute(
-        requests.insert().values(
-            tenant_id=tenant.id,
-            request_id=request_id,
-            method=method,
-            fingerprint=fingerprint,
-            response=response,
-            create_time=at,
-        )
+        _RECORD,
+        {
+            "tenant_id": tenant.id,
+            "request_id": request_id,
+            "method": method,
+            "fingerprint": fingerprint,
+            "response": response,
+            "create_time": at,
+        },
     )
 
 
 def forget(conn: sa.Connection, tenant: TenantRef, request_id: str) -> None:
-    conn.execute(
-        requests.delete().where(
-            requests.c.tenant_id == tenant.id, requests.c.request_id == request_id
-        )
-    )
+    conn.execute(_FORGET, {"tenant_id": tenant.id, "request_id": request_id})

@@ -31,6 +31,13 @@ class Resources(Generic[T]):
             self._c.tenant_id == sa.bindparam("tenant_id"), self._c.id == sa.bindparam("id")
         )
         self._get_for_update = self._get.with_for_update()
+        live = (
+            self._c.tenant_id == sa.bindparam("tenant_id"),
+            self._c.id.in_(sa.bindparam("ids", expanding=True)),
+            self._c.delete_time.is_(None),
+        )
+        self._get_many = sa.select(table).where(*live)
+        self._live_ids = sa.select(self._c.id).where(*live)
 
     def get(
         self, conn: sa.Connection, tenant: TenantRef, resource_id: str, *, for_update: bool = False
@@ -40,17 +47,13 @@ class Resources(Generic[T]):
         row = conn.execute(query, {"tenant_id": tenant.id, "id": resource_id}).first()
         return self._to_domain(row, tenant) if row else None
 
-    def _live(self, tenant: TenantRef, ids: Sequence[str]) -> list[sa.ColumnElement[bool]]:
-        c = self._c
-        return [c.tenant_id == tenant.id, c.id.in_(list(ids)), c.delete_time.is_(None)]
-
     def get_many(self, conn: sa.Connection, tenant: TenantRef, ids: Sequence[str]) -> dict[str, T]:
         """The live resources among `ids`, by id."""
-        rows = conn.execute(sa.select(self._table).where(*self._live(tenant, ids)))
+        rows = conn.execute(self._get_many, {"tenant_id": tenant.id, "ids": list(ids)})
         return {row.id: self._to_domain(row, tenant) for row in rows}
 
     def live_ids(self, conn: sa.Connection, tenant: TenantRef, ids: Sequence[str]) -> set[str]:
-        rows = conn.execute(sa.select(self._c.id).where(*self._live(tenant, ids)))
+        rows = conn.execute(self._live_ids, {"tenant_id": tenant.id, "ids": list(ids)})
         return set(rows.scalars())
 
     def _where(self, tenant: TenantRef, expression: str, show_deleted: bool) -> list[Any]:

@@ -13,6 +13,15 @@ from identity_service.store.schema import CredentialRow, TenantRow, as_utc
 tenants = TenantRow.__table__  # type: ignore[attr-defined]
 credentials = CredentialRow.__table__  # type: ignore[attr-defined]
 
+# Built once: every write locks its tenant, and platform callers look their
+# tenant up by slug; composing a statement per call costs more than running it.
+_TENANT_BY_SLUG = sa.select(tenants).where(tenants.c.slug == sa.bindparam("slug"))
+_LOCK_TENANT = (
+    sa.select(tenants.c.id)
+    .where(tenants.c.id == sa.bindparam("tenant_id"))
+    .with_for_update(key_share=True)
+)
+
 
 def _to_tenant(row: Any) -> Tenant:
     return Tenant(
@@ -43,7 +52,7 @@ def insert_tenant(conn: sa.Connection, slug: str, display_name: str, at: datetim
 
 
 def get_tenant(conn: sa.Connection, slug: str) -> Tenant | None:
-    row = conn.execute(sa.select(tenants).where(tenants.c.slug == slug)).first()
+    row = conn.execute(_TENANT_BY_SLUG, {"slug": slug}).first()
     return _to_tenant(row) if row else None
 
 
@@ -54,9 +63,7 @@ def lock_tenant(conn: sa.Connection, tenant_id: int) -> None:
     the previous one committed. FOR NO KEY UPDATE, the lock the change-log
     counter's UPDATE takes anyway, so inserts referencing the tenant do not
     wait on it."""
-    conn.execute(
-        sa.select(tenants.c.id).where(tenants.c.id == tenant_id).with_for_update(key_share=True)
-    )
+    conn.execute(_LOCK_TENANT, {"tenant_id": tenant_id})
 
 
 def set_tenant_state(conn: sa.Connection, tenant_id: int, state: TenantState, at: datetime) -> None:
@@ -117,11 +124,20 @@ def _scope(tenant: Tenant | None) -> sa.ColumnElement[bool]:
     return column.is_(None) if tenant is None else column == tenant.id
 
 
+# Built once: change streams recheck their caller's credential with them.
+_CREDENTIAL_BY_ID = _with_tenant().where(credentials.c.id == sa.bindparam("credential_id"))
+_TENANT_CREDENTIAL = _CREDENTIAL_BY_ID.where(credentials.c.tenant_id == sa.bindparam("tenant_id"))
+_PLATFORM_CREDENTIAL = _CREDENTIAL_BY_ID.where(credentials.c.tenant_id.is_(None))
+
+
 def get_credential(
     conn: sa.Connection, tenant: Tenant | None, credential_id: str
 ) -> Credential | None:
-    query = _with_tenant().where(credentials.c.id == credential_id, _scope(tenant))
-    row = conn.execute(query).first()
+    if tenant is None:
+        row = conn.execute(_PLATFORM_CREDENTIAL, {"credential_id": credential_id}).first()
+    else:
+        params = {"credential_id": credential_id, "tenant_id": tenant.id}
+        row = conn.execute(_TENANT_CREDENTIAL, params).first()
     return _to_credential(row, row.tenant_slug) if row else None
 
 

@@ -26,6 +26,16 @@ ORDERABLE: dict[str, paging.Orderable] = {
 }
 
 
+# Built once: composing a statement per call costs more than running it.
+# The columns to write come with the parameters (the keys of `_columns`);
+# the WHERE parameters are named apart from every column, which the SET
+# clause would otherwise claim.
+_INSERT = users.insert()
+_SAVE = users.update().where(
+    _c.tenant_id == sa.bindparam("where_tenant_id"), _c.id == sa.bindparam("where_id")
+)
+
+
 def _to_user(row: Any, tenant: TenantRef) -> User:
     return User(
         id=row.id,
@@ -76,20 +86,20 @@ def new_id() -> str:
 
 
 def insert(conn: sa.Connection, tenant: TenantRef, user: User) -> None:
-    values = _columns(user) | {"tenant_id": tenant.id, "id": user.id}
-    values["create_time"] = user.create_time
+    values = _columns(user)
+    values.update(tenant_id=tenant.id, id=user.id, create_time=user.create_time)
     try:
-        conn.execute(users.insert().values(values))
+        conn.execute(_INSERT, values)
     except sa.exc.IntegrityError as exc:
         raise _translate(exc, user) from exc
 
 
 def save(conn: sa.Connection, tenant: TenantRef, user: User) -> None:
     """Write a changed user back (the caller has checked the version)."""
+    values = _columns(user)
+    values.update(where_tenant_id=tenant.id, where_id=user.id)
     try:
-        conn.execute(
-            users.update().where(_c.tenant_id == tenant.id, _c.id == user.id).values(_columns(user))
-        )
+        conn.execute(_SAVE, values)
     except sa.exc.IntegrityError as exc:
         raise _translate(exc, user) from exc
 

@@ -141,6 +141,7 @@ class UserServiceServicer:
 
     def UpdateUser(self, request, context):
         """Replaces the fields named in update_mask ("*" for all writable fields).
+        An update that changes nothing records no change and keeps the etag.
         NOT_FOUND, ABORTED (ETAG_MISMATCH) if user.etag is set and stale,
         ALREADY_EXISTS as for CreateUser, INVALID_ARGUMENT (INVALID_UPDATE_MASK,
         INVALID_FIELD, REQUEST_ID_REUSED).

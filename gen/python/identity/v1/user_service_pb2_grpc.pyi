@@ -63,6 +63,7 @@ class UserServiceStub:
     """
     UpdateUser: _grpc.UnaryUnaryMultiCallable[_user_service_pb2.UpdateUserRequest, _user_pb2.User]
     """Replaces the fields named in update_mask ("*" for all writable fields).
+    An update that changes nothing records no change and keeps the etag.
     NOT_FOUND, ABORTED (ETAG_MISMATCH) if user.etag is set and stale,
     ALREADY_EXISTS as for CreateUser, INVALID_ARGUMENT (INVALID_UPDATE_MASK,
     INVALID_FIELD, REQUEST_ID_REUSED).
@@ -121,6 +122,7 @@ class UserServiceAsyncStub(UserServiceStub):
     """
     UpdateUser: _aio.UnaryUnaryMultiCallable[_user_service_pb2.UpdateUserRequest, _user_pb2.User]  # type: ignore[assignment]
     """Replaces the fields named in update_mask ("*" for all writable fields).
+    An update that changes nothing records no change and keeps the etag.
     NOT_FOUND, ABORTED (ETAG_MISMATCH) if user.etag is set and stale,
     ALREADY_EXISTS as for CreateUser, INVALID_ARGUMENT (INVALID_UPDATE_MASK,
     INVALID_FIELD, REQUEST_ID_REUSED).
@@ -206,6 +208,7 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_user_pb2.User, _abc.Awaitable[_user_pb2.User]]:
         """Replaces the fields named in update_mask ("*" for all writable fields).
+        An update that changes nothing records no change and keeps the etag.
         NOT_FOUND, ABORTED (ETAG_MISMATCH) if user.etag is set and stale,
         ALREADY_EXISTS as for CreateUser, INVALID_ARGUMENT (INVALID_UPDATE_MASK,
         INVALID_FIELD, REQUEST_ID_REUSED).
