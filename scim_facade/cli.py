@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        # uvicorn builds every response's access line before its logger drops
+        # it: below INFO, log no access at all.
+        access_log=logging.getLevelNamesMapping()[settings.log_level.upper()] <= logging.INFO,
         proxy_headers=False,
         # The C event loop and HTTP parser: the pure-Python ones cost more
         # per request than the facade's own work.

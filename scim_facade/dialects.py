@@ -88,6 +88,12 @@ def resource(
     return strict
 
 
+def gives(body: dict[str, Any], attribute: str) -> bool:
+    """Whether a POST or PUT body gives the (lower-case) `attribute` a
+    value, in any case; null is no value, as `resource` reads it."""
+    return any(key.lower() == attribute and value is not None for key, value in body.items())
+
+
 def _operation(operation: dict[str, Any]) -> dict[str, Any]:
     """One PATCH operation with the manager forms made strict."""
     keys = {key.lower(): key for key in operation}

@@ -6,10 +6,11 @@ Entra really send."""
 from typing import Any
 
 from pydantic import ValidationError
-from scim2_models import Context, PatchOp, SCIMException, ScimPolicy
+from scim2_models import Context, PatchOp, PatchOperation, SCIMException, ScimPolicy
 
 from scim_facade import dialects
 from scim_facade.errors import ScimError
+from scim_facade.mapping.users import CORE_SCHEMA
 from scim_facade.parsing import UserModel, validation_error
 
 # Entra: `remove` carrying the values to remove, and add/replace of
@@ -22,6 +23,13 @@ POLICY = ScimPolicy(
     remove_value_as_filter=ScimPolicy.RemoveValue.apply,
     unmatched_path_filter=ScimPolicy.UnmatchedPathFilter.create,
 )
+# A PatchOp on users: the type its paths resolve against.
+UserPatch = PatchOp[UserModel]
+# `active` as a path or a no-path value key, lower-cased (RFC 7643 §2.1).
+_ACTIVE = frozenset({"active", f"{CORE_SCHEMA}:active".lower()})
+# The strings an IdP sends for a boolean (Entra: "False") and what
+# scim2-models reads them as.
+_BOOLEANS = {"true": True, "false": False}
 
 
 def scim_exception(exc: SCIMException) -> ScimError:
@@ -30,15 +38,25 @@ def scim_exception(exc: SCIMException) -> ScimError:
     return ScimError(int(error.status or 400), error.detail or str(exc), error.scim_type)
 
 
-def apply(model: Any, resource: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-    """`resource` (as the facade renders it) after the operations of a
-    PatchOp body, all of them or none: an invalid operation raises before
-    anything is written."""
+def parse_user(body: dict[str, Any]) -> UserPatch:
+    """The operations of a PatchOp body on a user, checked against the
+    schema (the errors any user would have: unknown op, bad path, read-only
+    or required attribute)."""
     try:
-        current = model.model_validate(resource, scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
-        operations = PatchOp[model].model_validate(
+        operations: UserPatch = UserPatch.model_validate(
             dialects.patch(body), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
         )
+    except ValidationError as exc:
+        raise validation_error(exc) from exc
+    return operations
+
+
+def apply_to_user(resource: dict[str, Any], operations: UserPatch) -> dict[str, Any]:
+    """The user `resource` (as the facade renders it) after `operations`,
+    all of them or none: an invalid operation raises before anything is
+    written."""
+    try:
+        current = UserModel.model_validate(resource, scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
         operations.patch(current, scim_policy=POLICY)
     except ValidationError as exc:
         raise validation_error(exc) from exc
@@ -48,6 +66,31 @@ def apply(model: Any, resource: dict[str, Any], body: dict[str, Any]) -> dict[st
     return patched
 
 
-def apply_to_user(resource: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-    """The user after the operations of a PatchOp body."""
-    return apply(UserModel, resource, body)
+def _boolean(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    return _BOOLEANS.get(value.lower()) if isinstance(value, str) else None
+
+
+def _active_value(operation: PatchOperation[Any]) -> bool | None:
+    """The `active` value an add or replace sets when it sets nothing else."""
+    if operation.op == PatchOperation.Op.remove:
+        return None
+    if operation.path is not None:
+        return _boolean(operation.value) if operation.path.lower() in _ACTIVE else None
+    value = operation.value
+    if not isinstance(value, dict) or len(value) != 1:
+        return None
+    ((key, item),) = value.items()
+    return _boolean(item) if str(key).lower() in _ACTIVE else None
+
+
+def active_only(operations: UserPatch) -> bool | None:
+    """The status a user PatchOp sets when `active` (as a literal boolean,
+    or Entra's "True"/"False") is all it changes, else None. These are Okta's
+    and Entra's deactivation and reactivation: their result does not depend
+    on the rest of the user."""
+    values = [_active_value(operation) for operation in operations.operations or ()]
+    if not values or None in values:
+        return None
+    return values[-1]

@@ -4,15 +4,24 @@ PUT and PATCH read the user, build the wanted one, and write only what
 differs, conditionally on the etag they read: nothing (no new version) when
 nothing differs, DeactivateUser/ReactivateUser when only `active` does, one
 UpdateUser naming the changed fields otherwise. Fields the SCIM schema does
-not carry (`extensions`, written by internal services) are never touched."""
+not carry (`extensions`, written by internal services) are never touched.
+
+Two writes do not depend on the current user, and so are one call, without
+the read, when the client sends no If-Match (Okta and Entra send none): a
+PUT (one UpdateUser naming every SCIM field; the status only when the body
+gives one, so that leaving `state` out of the mask keeps it), and a PATCH
+that only sets `active` (DeactivateUser/ReactivateUser). identity_service
+saves no new version when such a write changes nothing, so the answer is
+the one the read-compare-write gives. A body that does not validate still
+takes the read first: a missing user is 404 before any 400."""
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from google.protobuf.field_mask_pb2 import FieldMask
 from identity.v1 import user_pb2, user_service_pb2
 
-from scim_facade import listing, parsing, patch
+from scim_facade import dialects, listing, parsing, patch
 from scim_facade.call import Call
 from scim_facade.errors import ScimError
 from scim_facade.mapping import users as mapping
@@ -45,6 +54,7 @@ _SCIM_FIELDS = (
 _UNSET = user_pb2.User.STATE_UNSPECIFIED
 
 Wanted = Callable[[user_pb2.User], user_pb2.User]
+T = TypeVar("T")
 
 
 def name(user_id: str) -> str:
@@ -108,9 +118,38 @@ async def _conditionally(call: Call, user_id: str, if_match: str, want: Wanted) 
     raise AssertionError("unreachable")
 
 
+def _valid(build: Callable[[], T]) -> T | None:
+    """What `build` makes of a body, or None when the body does not validate:
+    its 400 is then raised after the read, as every PUT's and PATCH's is."""
+    try:
+        return build()
+    except ScimError:
+        return None
+
+
+def _replacement(body: dict[str, Any]) -> user_pb2.User:
+    """A PUT body as the user it makes, without a status when it gives none."""
+    wanted = mapping.to_proto(parsing.user(body, replace=True))
+    if not dialects.gives(body, "active"):
+        wanted.state = _UNSET
+    return wanted
+
+
+async def _overwrite(call: Call, user_id: str, wanted: user_pb2.User) -> user_pb2.User:
+    """One UpdateUser naming every SCIM field, and the status when `wanted`
+    has one."""
+    fields = [*_SCIM_FIELDS, *(["state"] if wanted.state != _UNSET else [])]
+    wanted.name = name(user_id)
+    request = user_service_pb2.UpdateUserRequest(user=wanted, update_mask=FieldMask(paths=fields))
+    return await call.rpc(call.client.users.UpdateUser, request)
+
+
 async def replace(call: Call, user_id: str, body: dict[str, Any], if_match: str) -> user_pb2.User:
     """PUT: a full replacement (RFC 7644 §3.5.1) of the user's SCIM
     attributes; `active` absent keeps the status."""
+    wanted = None if if_match else _valid(lambda: _replacement(body))
+    if wanted is not None:
+        return await _overwrite(call, user_id, wanted)
 
     def want(current: user_pb2.User) -> user_pb2.User:
         active = current.state == user_pb2.User.ACTIVE
@@ -119,20 +158,26 @@ async def replace(call: Call, user_id: str, body: dict[str, Any], if_match: str)
     return await _conditionally(call, user_id, if_match, want)
 
 
-def _patched(call: Call, operations: dict[str, Any]) -> Wanted:
+def _patched(call: Call, body: dict[str, Any], operations: patch.UserPatch | None) -> Wanted:
     def want(current: user_pb2.User) -> user_pb2.User:
-        after = patch.apply_to_user(mapping.to_scim(current, call.base_url), operations)
+        # A body that did not parse raises here, once the user is read: a
+        # missing user is 404 and a stale If-Match 412 before any 400.
+        parsed = operations or patch.parse_user(body)
+        after = patch.apply_to_user(mapping.to_scim(current, call.base_url), parsed)
         return mapping.to_proto(after)
 
     return want
 
 
-async def modify(
-    call: Call, user_id: str, operations: dict[str, Any], if_match: str
-) -> user_pb2.User:
+async def modify(call: Call, user_id: str, body: dict[str, Any], if_match: str) -> user_pb2.User:
     """PATCH (RFC 7644 §3.5.2): the operations applied to the current user
-    and written back all or none; active=false deactivates."""
-    return await _conditionally(call, user_id, if_match, _patched(call, operations))
+    and written back all or none; active=false deactivates, without a read
+    when that is all the PATCH does."""
+    operations = _valid(lambda: patch.parse_user(body))
+    active = patch.active_only(operations) if operations and not if_match else None
+    if active is not None:
+        return await _set_active(call, user_id, active, etag="")
+    return await _conditionally(call, user_id, if_match, _patched(call, body, operations))
 
 
 async def delete(call: Call, user_id: str, if_match: str) -> None:

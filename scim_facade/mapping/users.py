@@ -7,9 +7,10 @@ extension (enterprise) and manager.$ref. Responses are built straight from
 the message's set fields (no scim2-models on the response path: it costs
 about 77 us a user, this about 10)."""
 
+from functools import cache
 from typing import Any
 
-from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from identity.v1 import user_pb2
 
@@ -68,6 +69,31 @@ def _distinct(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(kept.values())
 
 
+@cache
+def _fields_by_json_name(descriptor: Descriptor) -> dict[str, FieldDescriptor]:
+    return {field.json_name: field for field in descriptor.fields}
+
+
+def _arguments(document: dict[str, Any], descriptor: Descriptor) -> dict[str, Any]:
+    """A document keyed by JSON names as the constructor arguments of its
+    message (what ParseDict reads, without its generic conversions); nulls
+    are unset, and a name the message lacks is a KeyError."""
+    fields = _fields_by_json_name(descriptor)
+    arguments: dict[str, Any] = {}
+    for key, value in document.items():
+        if value is None:
+            continue
+        field = fields[key]
+        kind = field.message_type
+        if kind is None:
+            arguments[field.name] = value
+        elif field.is_repeated:
+            arguments[field.name] = [_arguments(item, kind) for item in value]
+        else:
+            arguments[field.name] = _arguments(value, kind)
+    return arguments
+
+
 def to_proto(resource: dict[str, Any]) -> user_pb2.User:
     """A validated SCIM User (as scim2-models dumps it) as an identity.v1 User;
     read-only attributes and the password are not carried over."""
@@ -77,7 +103,7 @@ def to_proto(resource: dict[str, Any]) -> user_pb2.User:
         document["nameParts"] = resource["name"]
     if resource.get(ENTERPRISE_SCHEMA):
         document["enterprise"] = _enterprise_to_proto(resource[ENTERPRISE_SCHEMA])
-    message = json_format.ParseDict(document, user_pb2.User())
+    message = user_pb2.User(**_arguments(document, user_pb2.User.DESCRIPTOR))
     # No `active` leaves the state as it is (a create makes the user active).
     active = resource.get("active")
     if active is not None:

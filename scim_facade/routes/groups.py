@@ -22,7 +22,7 @@ from scim_facade.call import Call
 from scim_facade.mapping import groups as mapping
 from scim_facade.projection import Projection
 from scim_facade.responses import SCIM_JSON, ScimResponse, scim
-from scim_facade.routes.common import ScimCall, body, if_match, projection
+from scim_facade.routes.common import body, if_match, projection, scim_call
 
 router = APIRouter(tags=["Groups"])
 _Entries = list[dict[str, Any]]
@@ -133,22 +133,25 @@ def _not_modified(request: Request, etag: str) -> bool:
 
 
 @router.get("/Groups", response_model=None)
-async def list_groups(request: Request, call: ScimCall) -> Response:
+async def list_groups(request: Request) -> Response:
     """List or filter groups (RFC 7644 §3.4.2)."""
+    call = scim_call(request)
     return await _list(call, listing.from_query(request.query_params), projection(request))
 
 
 @router.post("/Groups/.search", response_model=None)
-async def search_groups(request: Request, call: ScimCall) -> Response:
+async def search_groups(request: Request) -> Response:
     """Query groups with a SearchRequest body (RFC 7644 §3.4.3)."""
+    call = scim_call(request)
     params = listing.from_search(await body(request))
     shown = Projection.of(params.attributes, params.excluded_attributes)
     return await _list(call, params, shown)
 
 
 @router.get("/Groups/{group_id}", response_model=None)
-async def get_group(group_id: str, request: Request, call: ScimCall) -> Response:
+async def get_group(group_id: str, request: Request) -> Response:
     """One group; 304 when If-None-Match names its current version."""
+    call = scim_call(request)
     group = await groups.get(call, group_id)
     if _not_modified(request, group.etag):
         return Response(status_code=304, headers={"ETag": group.etag})
@@ -156,17 +159,19 @@ async def get_group(group_id: str, request: Request, call: ScimCall) -> Response
 
 
 @router.post("/Groups", status_code=201, response_model=None)
-async def create_group(request: Request, call: ScimCall) -> Response:
+async def create_group(request: Request) -> Response:
     """Create a group with its members (RFC 7644 §3.3); 409 uniqueness if
     the displayName is taken, in any case."""
+    call = scim_call(request)
     fields, members = mapping.without_members(await body(request))
     group = await groups.create(call, parsing.group(fields), members)
     return await _answer(call, group, projection(request), status=201)
 
 
 @router.put("/Groups/{group_id}", response_model=None)
-async def replace_group(group_id: str, request: Request, call: ScimCall) -> Response:
+async def replace_group(group_id: str, request: Request) -> Response:
     """Replace a group, its member list included (RFC 7644 §3.5.1)."""
+    call = scim_call(request)
     fields, members = mapping.without_members(await body(request))
     resource = parsing.group(fields, replace=True)
     group = await groups.replace(call, group_id, resource, members, if_match(request))
@@ -174,12 +179,13 @@ async def replace_group(group_id: str, request: Request, call: ScimCall) -> Resp
 
 
 @router.patch("/Groups/{group_id}", response_model=None)
-async def patch_group(group_id: str, request: Request, call: ScimCall) -> Response:
+async def patch_group(group_id: str, request: Request) -> Response:
     """Modify a group (RFC 7644 §3.5.2), all operations or none. 204 No
     Content with the new ETag, as Okta and Entra ID expect for membership
     changes: echoing a group of 100,000 members would cost more than the
     change. 200 with the group when `attributes`/`excludedAttributes` ask
     for it."""
+    call = scim_call(request)
     group = await groups.modify(call, group_id, await body(request), if_match(request))
     shown = projection(request)
     if not shown.asked:
@@ -188,7 +194,8 @@ async def patch_group(group_id: str, request: Request, call: ScimCall) -> Respon
 
 
 @router.delete("/Groups/{group_id}", status_code=204, response_class=Response)
-async def delete_group(group_id: str, request: Request, call: ScimCall) -> Response:
+async def delete_group(group_id: str, request: Request) -> Response:
     """Delete a group (RFC 7644 §3.6): 404 afterwards."""
+    call = scim_call(request)
     await groups.delete(call, group_id, if_match(request))
     return Response(status_code=204)

@@ -9,7 +9,7 @@ from scim_facade.call import Call
 from scim_facade.mapping import users as mapping
 from scim_facade.projection import Projection
 from scim_facade.responses import ScimResponse, scim
-from scim_facade.routes.common import ScimCall, body, if_match, projection
+from scim_facade.routes.common import body, if_match, projection, scim_call
 
 router = APIRouter(tags=["Users"])
 
@@ -38,22 +38,25 @@ async def _list(call: Call, params: listing.ListParams, shown: Projection) -> Sc
 
 
 @router.get("/Users")
-async def list_users(request: Request, call: ScimCall) -> ScimResponse:
+async def list_users(request: Request) -> ScimResponse:
     """List or filter users (RFC 7644 §3.4.2)."""
+    call = scim_call(request)
     return await _list(call, listing.from_query(request.query_params), projection(request))
 
 
 @router.post("/Users/.search")
-async def search_users(request: Request, call: ScimCall) -> ScimResponse:
+async def search_users(request: Request) -> ScimResponse:
     """Query users with a SearchRequest body (RFC 7644 §3.4.3)."""
+    call = scim_call(request)
     params = listing.from_search(await body(request))
     shown = Projection.of(params.attributes, params.excluded_attributes)
     return await _list(call, params, shown)
 
 
 @router.get("/Users/{user_id}", response_model=None)
-async def get_user(user_id: str, request: Request, call: ScimCall) -> Response:
+async def get_user(user_id: str, request: Request) -> Response:
     """One user; 304 when If-None-Match names its current version."""
+    call = scim_call(request)
     user = await users.get(call, user_id)
     if preconditions.none_match(request.headers.get("if-none-match", ""), user.etag):
         return Response(status_code=304, headers={"ETag": user.etag})
@@ -61,28 +64,32 @@ async def get_user(user_id: str, request: Request, call: ScimCall) -> Response:
 
 
 @router.post("/Users", status_code=201)
-async def create_user(request: Request, call: ScimCall) -> ScimResponse:
+async def create_user(request: Request) -> ScimResponse:
     """Create a user (RFC 7644 §3.3); 409 uniqueness if the userName is taken."""
+    call = scim_call(request)
     user = await users.create(call, parsing.user(await body(request)))
     return _answer(call, user, projection(request), status=201)
 
 
 @router.put("/Users/{user_id}")
-async def replace_user(user_id: str, request: Request, call: ScimCall) -> ScimResponse:
+async def replace_user(user_id: str, request: Request) -> ScimResponse:
     """Replace a user (RFC 7644 §3.5.1)."""
+    call = scim_call(request)
     user = await users.replace(call, user_id, await body(request), if_match(request))
     return _answer(call, user, projection(request))
 
 
 @router.patch("/Users/{user_id}")
-async def patch_user(user_id: str, request: Request, call: ScimCall) -> ScimResponse:
+async def patch_user(user_id: str, request: Request) -> ScimResponse:
     """Modify a user (RFC 7644 §3.5.2); active=false deactivates."""
+    call = scim_call(request)
     user = await users.modify(call, user_id, await body(request), if_match(request))
     return _answer(call, user, projection(request))
 
 
 @router.delete("/Users/{user_id}", status_code=204, response_class=Response)
-async def delete_user(user_id: str, request: Request, call: ScimCall) -> Response:
+async def delete_user(user_id: str, request: Request) -> Response:
     """Delete a user (RFC 7644 §3.6): 404 afterwards, userName free again."""
+    call = scim_call(request)
     await users.delete(call, user_id, if_match(request))
     return Response(status_code=204)

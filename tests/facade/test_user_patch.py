@@ -183,6 +183,58 @@ def test_an_active_only_patch_keeps_every_other_attribute(scim: TestClient, acti
     }
 
 
+@pytest.mark.parametrize(
+    "operations",
+    [
+        [{"op": "replace", "path": "active", "value": False}],
+        [{"op": "Replace", "path": "active", "value": "False"}],
+        [{"op": "replace", "value": {"active": False}}],
+        [{"op": "add", "path": f"{CORE}:active", "value": False}],
+        [
+            {"op": "replace", "path": "active", "value": True},
+            {"op": "replace", "path": "active", "value": False},
+        ],
+    ],
+    ids=["path", "entra-string", "okta-no-path", "urn-add", "last-wins"],
+)
+def test_deactivating_a_deactivated_user_keeps_the_version(
+    scim: TestClient, operations: list[dict[str, Any]]
+) -> None:
+    """An active-only PATCH that changes nothing writes nothing (RFC 7644 §3.14)."""
+    user = _create(scim, active=False, title="Tour Guide")
+    response = _patch(scim, user["id"], *operations)
+    assert response.status_code == 200
+    assert response.json() == user
+    assert response.headers["ETag"] == user["meta"]["version"]
+
+
+def test_an_active_only_patch_of_a_missing_user_is_404(scim: TestClient) -> None:
+    """Deactivating an id that does not exist is 404 (RFC 7644 §3.12)."""
+    missing = "9b4b8a57-0000-4000-8000-000000000000"
+    response = _patch(scim, missing, {"op": "replace", "path": "active", "value": False})
+    assert response.status_code == 404
+    assert response.json()["status"] == "404"
+
+
+def test_an_invalid_patch_of_a_missing_user_is_404(scim: TestClient) -> None:
+    """The user is read before the operations are judged: 404 comes before 400."""
+    missing = "9b4b8a57-0000-4000-8000-000000000000"
+    response = _patch(scim, missing, {"op": "replace", "path": "active", "value": "maybe"})
+    assert response.status_code == 404
+
+
+def test_a_stale_if_match_on_a_deactivation_is_412(scim: TestClient) -> None:
+    """If-Match guards an active-only PATCH as any other (RFC 7644 §3.14)."""
+    user = _create(scim)
+    _patch(scim, user["id"], {"op": "add", "path": "title", "value": "Guide"})
+    stale = {"If-Match": user["meta"]["version"]}
+    response = _patch(
+        scim, user["id"], {"op": "replace", "path": "active", "value": False}, **stale
+    )
+    assert response.status_code == 412
+    assert _get(scim, user["id"])["active"] is True
+
+
 def test_a_stale_if_match_is_412_and_writes_nothing(scim: TestClient) -> None:
     """If-Match that is not the current version fails with 412 (RFC 7644 §3.14)."""
     user = _create(scim)

@@ -185,6 +185,21 @@ def test_put_of_the_user_as_it_is_keeps_its_version(scim: TestClient) -> None:
     assert again.json()["meta"]["version"] == first["meta"]["version"]
 
 
+def test_an_invalid_put_of_a_missing_user_is_404(scim: TestClient) -> None:
+    """The user is read before the body is judged: 404 comes before 400."""
+    missing = "9b4b8a57-0000-4000-8000-000000000000"
+    response = _put(scim, missing, {"schemas": [CORE], "active": "maybe"})
+    assert response.status_code == 404
+
+
+def test_a_put_of_a_missing_user_is_404(scim: TestClient) -> None:
+    """PUT replaces an existing user; it never creates one (RFC 7644 §3.5.1)."""
+    missing = "9b4b8a57-0000-4000-8000-000000000000"
+    response = _put(scim, missing, _okta_profile(missing))
+    assert response.status_code == 404
+    assert response.json()["status"] == "404"
+
+
 def test_put_with_a_stale_if_match_is_412(scim: TestClient) -> None:
     """If-Match that is not the current version fails with 412 (RFC 7644 §3.14)."""
     user = _create(scim, "test.user@okta.local")
