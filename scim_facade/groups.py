@@ -1,5 +1,5 @@
 """SCIM operations on Groups, each one identity.v1 call (the reads of
-members aside).
+members aside: a group with its first page of members is one ListMembers).
 
 Membership is a delta (DESIGN.md): PUT and PATCH become one ModifyGroup each,
 conditional on the If-Match etag, so a change applies all or none and the
@@ -81,16 +81,38 @@ async def list_page(
     return await call.rpc(call.client.groups.ListGroups, request)
 
 
-async def member_pages(call: Call, group_id: str) -> AsyncIterator[Sequence[group_pb2.Member]]:
+Pages = AsyncIterator[Sequence[group_pb2.Member]]
+
+
+async def _members_page(
+    call: Call, group_id: str, token: str
+) -> group_service_pb2.ListMembersResponse:
+    request = group_service_pb2.ListMembersRequest(
+        parent=name(group_id), page_size=MEMBER_PAGE, page_token=token
+    )
+    return await call.rpc(call.client.groups.ListMembers, request)
+
+
+async def _pages_from(
+    call: Call, group_id: str, page: group_service_pb2.ListMembersResponse
+) -> Pages:
+    while True:
+        yield page.members
+        if not page.next_page_token:
+            return
+        page = await _members_page(call, group_id, page.next_page_token)
+
+
+async def with_members(call: Call, group_id: str) -> tuple[group_pb2.Group, Pages]:
+    """The group and its members page by page (at least one page, possibly
+    empty); the group and the first page come from one call, one read."""
+    first = await _members_page(call, group_id, "")
+    return first.group, _pages_from(call, group_id, first)
+
+
+async def member_pages(call: Call, group_id: str) -> Pages:
     """The group's members, one ListMembers page at a time (at least one
     page, possibly empty), so no caller holds more than a page."""
-    token = ""
-    while True:
-        request = group_service_pb2.ListMembersRequest(
-            parent=name(group_id), page_size=MEMBER_PAGE, page_token=token
-        )
-        page = await call.rpc(call.client.groups.ListMembers, request)
-        yield page.members
-        token = page.next_page_token
-        if not token:
-            return
+    first = await _members_page(call, group_id, "")
+    async for page in _pages_from(call, group_id, first):
+        yield page

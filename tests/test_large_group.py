@@ -347,7 +347,7 @@ def _members_page(
 ) -> tuple[Cost, str]:
     """The cost of one ListMembers page, and the token of the next."""
     with counted(db.engine) as cost:
-        page = Groups(db).list_members(
+        _, page = Groups(db).list_members(
             seeded.caller, seeded.slug, seeded.group_id, page_size=page_size, page_token=token
         )
     return cost, page.next_page_token

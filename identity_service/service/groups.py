@@ -242,7 +242,9 @@ class Groups(TenantScoped[Group]):
 
     def list_members(
         self, caller: Caller, slug: str, group_id: str, *, page_size: int, page_token: str
-    ) -> Page[Member]:
+    ) -> tuple[Group, Page[Member]]:
+        """A page of the group's direct members, and the group as the same
+        transaction read it."""
         with self._db.read() as conn:
             tenant = self._tenant(conn, caller, slug, Scope.READ)
             cursor = change_cursor(conn, tenant)
@@ -255,7 +257,8 @@ class Groups(TenantScoped[Group]):
                 limit=paging.page_size(page_size, MAX_MEMBER_PAGE),
                 after=paging.decode(page_token, token_query),
             )
-        return Page(items, paging.encode(token_query, key), group.member_count, cursor)
+        page = Page(items, paging.encode(token_query, key), group.member_count, cursor)
+        return group, page
 
     def list_memberships(
         self,

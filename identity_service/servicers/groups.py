@@ -177,7 +177,7 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
     ) -> group_service_pb2.ListMembersResponse:
         slug, group_id = names.child(request.parent, "groups", field="parent")
         slug = own_tenant(slug)
-        page = await self._lanes.read(
+        group, page = await self._lanes.read(
             self._groups.list_members,
             caller(),
             slug,
@@ -190,6 +190,7 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
             next_page_token=page.next_page_token,
             total_size=page.total_size or 0,
             change_cursor=page.change_cursor,
+            group=convert.group(group),
         )
 
     async def ListMemberships(

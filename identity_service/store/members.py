@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from identity_service.domain.errors import InvalidPageToken
 from identity_service.domain.models import Member, MemberRef, Membership, MemberType, TenantRef
 from identity_service.store import paging
 from identity_service.store.groups import groups
@@ -109,6 +110,25 @@ def _display() -> sa.ColumnElement[str]:
     return sa.func.coalesce(users.c.display_name, users.c.user_name, groups.c.display_name, "")
 
 
+# A page of direct members with their display names, ordered by member id;
+# the next page starts after the last id. Built once, like the writes above:
+# the join made composing it per call cost more than running it.
+_PAGE = (
+    sa.select(_c.member_id, _c.member_type, _display().label("display"))
+    .select_from(
+        members.outerjoin(
+            users, sa.and_(users.c.tenant_id == _c.tenant_id, users.c.id == _c.member_id)
+        ).outerjoin(
+            groups, sa.and_(groups.c.tenant_id == _c.tenant_id, groups.c.id == _c.member_id)
+        )
+    )
+    .where(*_OF_GROUP)
+    .order_by(_c.member_id)
+    .limit(sa.bindparam("limit"))
+)
+_PAGE_AFTER = _PAGE.where(_c.member_id > sa.bindparam("after"))
+
+
 def list_page(
     conn: sa.Connection,
     tenant: TenantRef,
@@ -117,19 +137,16 @@ def list_page(
     limit: int,
     after: paging.Key | None,
 ) -> tuple[list[Member], paging.Key | None]:
-    """Direct members ordered by id, with their display names."""
-    joined = members.outerjoin(
-        users, sa.and_(users.c.tenant_id == _c.tenant_id, users.c.id == _c.member_id)
-    ).outerjoin(groups, sa.and_(groups.c.tenant_id == _c.tenant_id, groups.c.id == _c.member_id))
-    query = (
-        sa.select(_c.member_id, _c.member_type, _display().label("display"))
-        .select_from(joined)
-        .where(_c.tenant_id == tenant.id, _c.group_id == group_id)
-    )
-    keys = [paging.SortKey(_c.member_id)]
-    rows, next_key = paging.fetch_page(conn, query, keys, limit=limit, offset=0, after=after)
-    page = [Member(MemberType(r.member_type), r.member_id, r.display) for r in rows]
-    return page, next_key
+    """Direct members ordered by id, with their display names, and the key
+    to continue after (None on the last page)."""
+    params: dict[str, Any] = {"tenant_id": tenant.id, "group_id": group_id, "limit": limit + 1}
+    if after is not None:
+        if len(after) != 1 or not isinstance(after[0], str):
+            raise InvalidPageToken("the page token does not fit this query")
+        params["after"] = after[0]
+    rows = conn.execute(_PAGE if after is None else _PAGE_AFTER, params).all()
+    page = [Member(MemberType(r.member_type), r.member_id, r.display) for r in rows[:limit]]
+    return page, [page[-1].id] if len(rows) > limit else None
 
 
 def _by_member(tenant: TenantRef, member: MemberRef) -> sa.Select[tuple[str]]:

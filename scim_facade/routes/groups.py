@@ -36,9 +36,11 @@ def _projected(shown: Projection, members: Sequence[group_pb2.Member], base_url:
     return projected
 
 
-async def _entry_pages(call: Call, group_id: str, shown: Projection) -> AsyncIterator[_Entries]:
-    async for members in groups.member_pages(call, group_id):
-        yield _projected(shown, members, call.base_url)
+async def _entry_pages(
+    shown: Projection, pages: groups.Pages, base_url: str
+) -> AsyncIterator[_Entries]:
+    async for members in pages:
+        yield _projected(shown, members, base_url)
 
 
 async def _then(first: _Entries, rest: AsyncIterator[_Entries]) -> AsyncIterator[_Entries]:
@@ -64,26 +66,33 @@ async def _listed(call: Call, group: group_pb2.Group, shown: Projection) -> Asyn
     if not shown.includes("members") or group.member_count == 0:
         yield orjson.dumps(head)
         return
-    async for chunk in _streamed(head, _entry_pages(call, group.id, shown)):
+    pages = groups.member_pages(call, group.id)
+    async for chunk in _streamed(head, _entry_pages(shown, pages, call.base_url)):
         yield chunk
 
 
 async def _answer(
-    call: Call, group: group_pb2.Group, shown: Projection, status: int = 200
+    call: Call,
+    group: group_pb2.Group,
+    shown: Projection,
+    status: int = 200,
+    pages: groups.Pages | None = None,
 ) -> Response:
-    """The group as the request asks to see it, with ETag (and Location on 201)."""
+    """The group as the request asks to see it, with ETag (and Location on
+    201); its members from `pages` when the read has begun."""
     headers = {"ETag": group.etag}
     if status == 201:
         headers["Location"] = f"{call.base_url}/Groups/{group.id}"
     if not shown.includes("members") or group.member_count == 0:
         resource = mapping.to_scim(group, call.base_url, None)
         return ScimResponse(shown.apply(resource), status_code=status, headers=headers)
-    if group.member_count <= groups.MEMBER_PAGE:
+    if pages is None:
         pages = groups.member_pages(call, group.id)
+    if group.member_count <= groups.MEMBER_PAGE:
         members = [member async for page in pages for member in page]
         resource = mapping.to_scim(group, call.base_url, members)
         return ScimResponse(shown.apply(resource), status_code=status, headers=headers)
-    entries = _entry_pages(call, group.id, shown)
+    entries = _entry_pages(shown, pages, call.base_url)
     # The first page is read before answering, so a missing group is a 404.
     first = await anext(entries)
     head = shown.apply(mapping.to_scim(group, call.base_url, None))
@@ -152,10 +161,15 @@ async def search_groups(request: Request) -> Response:
 async def get_group(group_id: str, request: Request) -> Response:
     """One group; 304 when If-None-Match names its current version."""
     call = scim_call(request)
-    group = await groups.get(call, group_id)
+    shown = projection(request)
+    pages = None
+    if shown.includes("members"):
+        group, pages = await groups.with_members(call, group_id)
+    else:
+        group = await groups.get(call, group_id)
     if _not_modified(request, group.etag):
         return Response(status_code=304, headers={"ETag": group.etag})
-    return await _answer(call, group, projection(request))
+    return await _answer(call, group, shown, pages=pages)
 
 
 @router.post("/Groups", status_code=201, response_model=None)

@@ -481,6 +481,7 @@ class ListMembersResponse(_message.Message):
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     TOTAL_SIZE_FIELD_NUMBER: _builtins.int
     CHANGE_CURSOR_FIELD_NUMBER: _builtins.int
+    GROUP_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
     total_size: _builtins.int
     """Number of direct members."""
@@ -492,6 +493,12 @@ class ListMembersResponse(_message.Message):
     """
     @_builtins.property
     def members(self) -> _containers.RepeatedCompositeFieldContainer[_group_pb2.Member]: ...
+    @_builtins.property
+    def group(self) -> _group_pb2.Group:
+        """The group as this page read it (its etag and member_count agree with
+        the page): one call answers "the group with its members".
+        """
+
     def __init__(
         self,
         *,
@@ -499,10 +506,11 @@ class ListMembersResponse(_message.Message):
         next_page_token: _builtins.str = ...,
         total_size: _builtins.int = ...,
         change_cursor: _builtins.str = ...,
+        group: _group_pb2.Group | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["group", b"group"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["change_cursor", b"change_cursor", "members", b"members", "next_page_token", b"next_page_token", "total_size", b"total_size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["change_cursor", b"change_cursor", "group", b"group", "members", b"members", "next_page_token", b"next_page_token", "total_size", b"total_size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

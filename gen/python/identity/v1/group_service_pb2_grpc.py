@@ -237,8 +237,9 @@ class GroupServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListMembers(self, request, context):
-        """Lists the direct members of a group by page, ordered by member id.
-        NOT_FOUND, INVALID_ARGUMENT (INVALID_PAGE_TOKEN).
+        """Lists the direct members of a group by page, ordered by member id, with
+        the group as the same read saw it. NOT_FOUND, INVALID_ARGUMENT
+        (INVALID_PAGE_TOKEN).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

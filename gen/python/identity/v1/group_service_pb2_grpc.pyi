@@ -104,8 +104,9 @@ class GroupServiceStub:
     REQUEST_ID_REUSED), RESOURCE_EXHAUSTED (TOO_MANY_ITEMS).
     """
     ListMembers: _grpc.UnaryUnaryMultiCallable[_group_service_pb2.ListMembersRequest, _group_service_pb2.ListMembersResponse]
-    """Lists the direct members of a group by page, ordered by member id.
-    NOT_FOUND, INVALID_ARGUMENT (INVALID_PAGE_TOKEN).
+    """Lists the direct members of a group by page, ordered by member id, with
+    the group as the same read saw it. NOT_FOUND, INVALID_ARGUMENT
+    (INVALID_PAGE_TOKEN).
     """
     ListMemberships: _grpc.UnaryUnaryMultiCallable[_group_service_pb2.ListMembershipsRequest, _group_service_pb2.ListMembershipsResponse]
     """Lists the groups a user (or group) belongs to, directly or, with
@@ -188,8 +189,9 @@ class GroupServiceAsyncStub(GroupServiceStub):
     REQUEST_ID_REUSED), RESOURCE_EXHAUSTED (TOO_MANY_ITEMS).
     """
     ListMembers: _aio.UnaryUnaryMultiCallable[_group_service_pb2.ListMembersRequest, _group_service_pb2.ListMembersResponse]  # type: ignore[assignment]
-    """Lists the direct members of a group by page, ordered by member id.
-    NOT_FOUND, INVALID_ARGUMENT (INVALID_PAGE_TOKEN).
+    """Lists the direct members of a group by page, ordered by member id, with
+    the group as the same read saw it. NOT_FOUND, INVALID_ARGUMENT
+    (INVALID_PAGE_TOKEN).
     """
     ListMemberships: _aio.UnaryUnaryMultiCallable[_group_service_pb2.ListMembershipsRequest, _group_service_pb2.ListMembershipsResponse]  # type: ignore[assignment]
     """Lists the groups a user (or group) belongs to, directly or, with
@@ -341,8 +343,9 @@ class GroupServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _group_service_pb2.ListMembersRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_group_service_pb2.ListMembersResponse, _abc.Awaitable[_group_service_pb2.ListMembersResponse]]:
-        """Lists the direct members of a group by page, ordered by member id.
-        NOT_FOUND, INVALID_ARGUMENT (INVALID_PAGE_TOKEN).
+        """Lists the direct members of a group by page, ordered by member id, with
+        the group as the same read saw it. NOT_FOUND, INVALID_ARGUMENT
+        (INVALID_PAGE_TOKEN).
         """
 
     @_abc_1.abstractmethod
