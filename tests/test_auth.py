@@ -32,9 +32,10 @@ from identity.v1 import (
 )
 
 from identity_service import servicers
-from identity_service.domain.models import now
+from identity_service.domain.models import NewUser, now
 from identity_service.service.access import Access, new_secret
 from identity_service.service.tenants import OPERATOR, Credentials
+from identity_service.service.users import Users
 from identity_service.servicers.interceptor import caller
 from identity_service.store.engine import Database
 from tests.conftest import ServerThread
@@ -593,3 +594,26 @@ def test_secrets_never_reach_the_logs(
         assert secret not in logged
         assert secret[len("rst_") :] not in logged
         assert hashlib.sha256(secret.encode()).hexdigest() not in logged
+
+
+def test_a_remembered_credential_is_forgotten_when_access_changes_not_when_data_does(
+    db: Database, tenant: TenantAccess
+) -> None:
+    """Decision 0010: writes of users and groups keep a remembered secret
+    (an IdP's sync would otherwise authenticate in the database on every
+    call); revoking a credential of the tenant forgets it at once."""
+    access = Access(db, remember_seconds=60)
+    try:
+        access.authenticate(tenant.secret)
+        caller = access.remembered(tenant.secret)
+        assert caller is not None
+        Users(db).create(caller, tenant.slug, NewUser(f"u-{uuid.uuid4().hex[:8]}"))
+        kept = access.remembered(tenant.secret)
+        other, _ = Credentials(db).create(OPERATOR, tenant.slug, scopes=("read",))
+        Credentials(db).revoke(OPERATOR, tenant.slug, other.id)
+        forgotten = access.remembered(tenant.secret)
+    finally:
+        access.close()
+
+    assert kept == caller
+    assert forgotten is None

@@ -16,7 +16,7 @@ from identity_service.domain.errors import (
 )
 from identity_service.domain.models import Caller, Scope, TenantRef, TenantState, now
 from identity_service.store import tenants as tenant_store
-from identity_service.store.engine import Database
+from identity_service.store.engine import ACCESS, Database
 
 SECRET_PREFIX = "rst_"  # noqa: S105 - a marker, not a secret
 LAST_USE_RESOLUTION = timedelta(minutes=1)
@@ -53,9 +53,9 @@ def require(caller: Caller, scope: Scope) -> None:
 class _Remembered:
     """Callers authenticated lately, by secret digest, each for `seconds`.
     Only successes are kept (a new credential works at once; guessing fills
-    nothing). A commit to a tenant's change log forgets that tenant's
-    callers, so a credential revoked or a tenant suspended through this
-    process is refused at once; through another replica, within `seconds`.
+    nothing). A commit that changes a tenant's state or credentials forgets
+    that tenant's callers, so a credential revoked or a tenant suspended
+    through this process is refused at once; through another replica, within `seconds`.
     Platform credentials belong to no log: within `seconds` everywhere."""
 
     _MAX = 10_000
@@ -95,11 +95,11 @@ class Access:
         self._db = db
         self._remembered = _Remembered(remember_seconds) if remember_seconds > 0 else None
         if self._remembered is not None:
-            db.add_commit_listener(self._remembered.forget_tenants)
+            db.add_commit_listener(self._remembered.forget_tenants, ACCESS)
 
     def close(self) -> None:
         if self._remembered is not None:
-            self._db.remove_commit_listener(self._remembered.forget_tenants)
+            self._db.remove_commit_listener(self._remembered.forget_tenants, ACCESS)
 
     def remembered(self, secret: str) -> Caller | None:
         """The caller of a secret accepted lately, from memory (no I/O: callable

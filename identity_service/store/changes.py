@@ -29,6 +29,8 @@ from identity_service.store.tenants import tenants
 
 changes = ChangeRow.__table__  # type: ignore[attr-defined]
 _c = changes.c
+# Records of these change who may call on the tenant.
+_ACCESS_TYPES = (ResourceType.TENANT, ResourceType.CREDENTIAL)
 
 # Built once, as every mutation runs them: composing a statement per call
 # costs more than running it.
@@ -95,7 +97,8 @@ def append(
         for offset, record in enumerate(records)
     ]
     conn.execute(_INSERT, rows)
-    note_change(conn, tenant.id)
+    access = any(record.kind.resource_type in _ACCESS_TYPES for record in records)
+    note_change(conn, tenant.id, access=access)
     notify.announce(conn, tenant.id)
     return list(range(first, last + 1))
 

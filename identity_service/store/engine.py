@@ -18,18 +18,25 @@ from sqlalchemy.sql.functions import FunctionElement
 from identity_service.domain.errors import StorageUnavailable
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
-# conn.info key: the tenants whose change log the open write transaction appended to.
-_CHANGED_TENANTS = "roster_changed_tenants"
+# What a committed write changed, as conn.info keys of tenant id sets, and
+# the topics commit listeners follow: the tenants whose change log the
+# transaction appended to; those whose state or credentials it changed.
+LOG = "roster_log_changed"
+ACCESS = "roster_access_changed"
+_TOPICS = (LOG, ACCESS)
 
-# Called after a write transaction committed, with the tenants whose change
-# log it appended to; in the writer's thread.
+# Called after a write transaction committed, with the tenants it changed
+# in the listener's topic; in the writer's thread.
 CommitListener = Callable[[frozenset[int]], None]
 
 
-def note_change(conn: sa.Connection, tenant_id: int) -> None:
-    """Remember that this write transaction appended to `tenant_id`'s log, so
-    the commit listeners hear of it once it commits."""
-    conn.info.setdefault(_CHANGED_TENANTS, set()).add(tenant_id)
+def note_change(conn: sa.Connection, tenant_id: int, *, access: bool = False) -> None:
+    """Remember that this write transaction appended to `tenant_id`'s log
+    (and, with `access`, changed who may call on it), so the commit
+    listeners hear of it once it commits."""
+    conn.info.setdefault(LOG, set()).add(tenant_id)
+    if access:
+        conn.info.setdefault(ACCESS, set()).add(tenant_id)
 
 
 def fold(text: str) -> str:
@@ -123,7 +130,7 @@ class Database:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        self._listeners: tuple[CommitListener, ...] = ()
+        self._listeners: dict[str, tuple[CommitListener, ...]] = dict.fromkeys(_TOPICS, ())
         self._listeners_lock = threading.Lock()
         # SQLite has one writer at a time. Its busy handler makes waiting
         # writers poll with sleeps, which leaves the lock idle between
@@ -176,22 +183,25 @@ class Database:
         every write of its tenant that committed before it."""
         with self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
             # conn.info outlives the checkout (it is the pooled connection's).
-            conn.info[_CHANGED_TENANTS] = set()
+            for topic in _TOPICS:
+                conn.info[topic] = set()
             with conn.begin():
                 yield conn
-            changed = frozenset(conn.info.pop(_CHANGED_TENANTS))
-        if changed:
-            for listener in self._listeners:
-                listener(changed)
+            changed = {topic: frozenset(conn.info.pop(topic)) for topic in _TOPICS}
+        for topic, tenants in changed.items():
+            if tenants:
+                for listener in self._listeners[topic]:
+                    listener(tenants)
 
-    def add_commit_listener(self, listener: CommitListener) -> None:
-        """Call `listener` after every commit that appended to a change log."""
+    def add_commit_listener(self, listener: CommitListener, topic: str = LOG) -> None:
+        """Call `listener` after every commit that changed tenants in `topic`."""
         with self._listeners_lock:
-            self._listeners = (*self._listeners, listener)
+            self._listeners = {**self._listeners, topic: (*self._listeners[topic], listener)}
 
-    def remove_commit_listener(self, listener: CommitListener) -> None:
+    def remove_commit_listener(self, listener: CommitListener, topic: str = LOG) -> None:
         with self._listeners_lock:
-            self._listeners = tuple(x for x in self._listeners if x is not listener)
+            kept = tuple(x for x in self._listeners[topic] if x is not listener)
+            self._listeners = {**self._listeners, topic: kept}
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
