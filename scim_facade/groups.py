@@ -20,6 +20,9 @@ from scim_facade.mapping import groups as mapping
 # Members read per ListMembers call, and the most a response holds at once:
 # a group of 100,000 is fifty calls, and 16 streams of it stay within a few MB.
 MEMBER_PAGE = 2_000
+# The first page of a group read with its members: most groups fit in it,
+# and identity_service answers a page this small on its event loop.
+FIRST_MEMBER_PAGE = 100
 _FIELDS = ("display_name", "external_id")
 
 
@@ -87,8 +90,9 @@ Pages = AsyncIterator[Sequence[group_pb2.Member]]
 async def _members_page(
     call: Call, group_id: str, token: str
 ) -> group_service_pb2.ListMembersResponse:
+    size = MEMBER_PAGE if token else FIRST_MEMBER_PAGE
     request = group_service_pb2.ListMembersRequest(
-        parent=name(group_id), page_size=MEMBER_PAGE, page_token=token
+        parent=name(group_id), page_size=size, page_token=token
     )
     return await call.rpc(call.client.groups.ListMembers, request)
 

@@ -13,7 +13,7 @@ from identity_service.service.groups import Groups, Modification
 from identity_service.service.membership import Delta, MemberChange, Replacement
 from identity_service.servicers import convert, names
 from identity_service.servicers.interceptor import caller, own_tenant
-from identity_service.servicers.lanes import Lanes
+from identity_service.servicers.lanes import SMALL_PAGE, Lanes
 
 Context = grpc.aio.ServicerContext[Any, Any]
 _UPDATABLE = ("display_name", "external_id")
@@ -177,7 +177,9 @@ class GroupServicer(group_service_pb2_grpc.GroupServiceServicer):
     ) -> group_service_pb2.ListMembersResponse:
         slug, group_id = names.child(request.parent, "groups", field="parent")
         slug = own_tenant(slug)
-        group, page = await self._lanes.read(
+        small = 0 < request.page_size <= SMALL_PAGE
+        lane = self._lanes.lookup if small else self._lanes.read
+        group, page = await lane(
             self._groups.list_members,
             caller(),
             slug,

@@ -4,7 +4,8 @@ worker thread cost more than a typical call itself (a thread switch, a
 wake-up of the loop, and the GIL passed back and forth between threads), so
 the lane depends on the engine and the call (docs/decisions/0011):
 
-- lookup, a read of a few rows by key: on SQLite it runs on the event loop
+- lookup, a read of a few rows by key (or a member page of at most
+  SMALL_PAGE): on SQLite it runs on the event loop
   itself (a WAL reader never waits for a writer, and an index seek takes
   tens of microseconds); on PostgreSQL it is a network round trip, so it
   runs in a worker thread.
@@ -22,6 +23,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 from identity_service.store.engine import Database
+
+# A page of members this small is a lookup: an index range of a hundred
+# rows at most.
+SMALL_PAGE = 100
 
 P = ParamSpec("P")
 T = TypeVar("T")

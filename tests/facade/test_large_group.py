@@ -111,7 +111,7 @@ def everyone(db: Database) -> Seeded:
 def test_a_group_of_100000_members_is_streamed_page_by_page(
     facade: TestClient, everyone: Seeded
 ) -> None:
-    """GET reads ListMembers 10,000 at a time and writes each page as it comes."""
+    """GET reads ListMembers MEMBER_PAGE at a time and writes each page as it comes."""
     url = f"/scim/v2/Groups/{everyone.group_id}"
     headers = {"Authorization": f"Bearer {everyone.token}"}
     with facade.stream("GET", url, headers=headers) as response:
