@@ -88,30 +88,35 @@ def _faster(
     return name, Target(name, ratio, bound, at_least=True)
 
 
-def _growth(rows: _Rows, key: str, small: str, large: str, bound: float) -> Candidate:
-    low, high = rows.get(ROSTER, small, key), rows.get(ROSTER, large, key)
-    name = f"{low.title if low else key}: p50 at {large} / p50 at {small}"
+def _p50_ratio(name: str, low: Row | None, high: Row | None, bound: float) -> Candidate:
+    """`high`'s p50 over `low`'s, at most `bound`; unmeasured without both."""
     if low is None or high is None:
         return name, None
     return name, Target(name, high.p50_ms / low.p50_ms, bound, at_least=False)
 
 
+def _growth(rows: _Rows, key: str, small: str, large: str, bound: float) -> Candidate:
+    low, high = rows.get(ROSTER, small, key), rows.get(ROSTER, large, key)
+    name = f"{low.title if low else key}: p50 at {large} / p50 at {small}"
+    return _p50_ratio(name, low, high, bound)
+
+
 def _patch_growth(rows: _Rows) -> Candidate:
-    small = rows.get(ROSTER, "1M", "patch_add_member_10")
-    large = rows.get(ROSTER, "1M", "patch_add_member_100k")
-    name = "PATCH add 1 member (1M users): p50, group of 100k / group of 10"
-    if small is None or large is None:
-        return name, None
-    return name, Target(name, large.p50_ms / small.p50_ms, MAX_PATCH_GROWTH, at_least=False)
+    return _p50_ratio(
+        "PATCH add 1 member (1M users): p50, group of 100k / group of 10",
+        rows.get(ROSTER, "1M", "patch_add_member_10"),
+        rows.get(ROSTER, "1M", "patch_add_member_100k"),
+        MAX_PATCH_GROWTH,
+    )
 
 
 def _sweep(rows: _Rows, method: str) -> Candidate:
-    start = rows.get(ROSTER, "1M", f"page_{method}_start")
-    end = rows.get(ROSTER, "1M", f"page_{method}_end")
-    name = f"{method} pages of 1M users: p50 per page, end / start"
-    if start is None or end is None:
-        return name, None
-    return name, Target(name, end.p50_ms / start.p50_ms, MAX_PAGE_GROWTH, at_least=False)
+    return _p50_ratio(
+        f"{method} pages of 1M users: p50 per page, end / start",
+        rows.get(ROSTER, "1M", f"page_{method}_start"),
+        rows.get(ROSTER, "1M", f"page_{method}_end"),
+        MAX_PAGE_GROWTH,
+    )
 
 
 def _facade_share(rows: _Rows) -> Candidate:

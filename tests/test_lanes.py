@@ -24,33 +24,31 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
     db.dispose()
 
 
+def _runs_on_the_loop(db: Database, lane: str) -> bool:
+    """Whether a call given to `lane` runs in the event loop's own thread."""
+
+    async def scenario() -> bool:
+        lanes = Lanes(db)
+        try:
+            ident: int = await getattr(lanes, lane)(threading.get_ident)
+            return ident == threading.get_ident()
+        finally:
+            lanes.close()
+
+    return asyncio.run(scenario())
+
+
 def test_a_lookup_runs_on_the_event_loop_on_sqlite_and_in_a_worker_thread_on_postgresql(
     db: Database,
 ) -> None:
     """An index seek on SQLite costs less than a thread switch; on
     PostgreSQL it is a network round trip, which must not block the loop."""
-
-    async def scenario() -> bool:
-        lanes = Lanes(db)
-        try:
-            return await lanes.lookup(threading.get_ident) == threading.get_ident()
-        finally:
-            lanes.close()
-
-    assert asyncio.run(scenario()) is (not db.is_postgresql)
+    assert _runs_on_the_loop(db, "lookup") is (not db.is_postgresql)
 
 
 def test_a_read_that_may_scan_runs_in_a_worker_thread(db: Database) -> None:
     """A scan would stall every other call on the event loop."""
-
-    async def scenario() -> bool:
-        lanes = Lanes(db)
-        try:
-            return await lanes.read(threading.get_ident) == threading.get_ident()
-        finally:
-            lanes.close()
-
-    assert asyncio.run(scenario()) is False
+    assert _runs_on_the_loop(db, "read") is False
 
 
 def test_sqlite_writes_run_one_at_a_time_in_the_order_they_came(sqlite_db: Database) -> None:
