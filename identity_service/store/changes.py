@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from identity_service.domain.changes import Actor, Change, ChangeKind, NewChange, ResourceType
 from identity_service.domain.models import TenantRef
 from identity_service.store import notify
-from identity_service.store.engine import note_change
+from identity_service.store.engine import Prepared, note_change
 from identity_service.store.schema import ChangeRow, as_utc
 from identity_service.store.tenants import tenants
 
@@ -41,7 +41,9 @@ _RESERVE_SEQS = (
     .returning(tenants.c.change_seq)
 )
 _INSERT = changes.insert()
-_LAST_SEQ = sa.select(tenants.c.change_seq).where(tenants.c.id == sa.bindparam("tenant_id"))
+_LAST_SEQ = Prepared(
+    sa.select(tenants.c.change_seq).where(tenants.c.id == sa.bindparam("tenant_id"))
+)
 
 
 def _actor_json(actor: Actor) -> dict[str, Any]:
@@ -105,7 +107,8 @@ def append(
 
 def last_seq(conn: sa.Connection, tenant: TenantRef) -> int:
     """The seq of the tenant's last change (0 before the first)."""
-    return int(conn.execute(_LAST_SEQ, {"tenant_id": tenant.id}).scalar_one())
+    (row,) = _LAST_SEQ.rows(conn, {"tenant_id": tenant.id})
+    return int(row.change_seq)
 
 
 def heads(

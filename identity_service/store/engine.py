@@ -2,15 +2,19 @@
 `Database.write()` or `Database.read()` and hands the connection to the store
 functions, which never commit."""
 
+import collections
 import sqlite3
 import threading
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -67,7 +71,8 @@ def _sqlite_fold(value: str | None) -> str | None:
 
 
 def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
-    # Let SQLAlchemy's "begin" event emit BEGIN itself (see _on_sqlite_begin).
+    # The dialect emits BEGIN itself (_SQLiteDialect.do_begin); the sqlite3
+    # module's own would begin a transaction only before a write.
     dbapi_connection.isolation_level = None
     dbapi_connection.create_function("roster_fold", 1, _sqlite_fold, deterministic=True)
     for pragma in (
@@ -79,13 +84,26 @@ def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: object) ->
         dbapi_connection.execute(f"PRAGMA {pragma}")
 
 
-def _on_sqlite_begin(connection: sa.Connection) -> None:
-    # Writers take the write lock up front (BEGIN IMMEDIATE): a deferred
-    # transaction that upgrades later fails with SQLITE_BUSY instead of waiting.
-    # Straight to the driver: through SQLAlchemy's execute path a BEGIN costs
-    # more than the query of a typical read.
-    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-    connection.connection.driver_connection.execute(f"BEGIN {mode}")  # type: ignore[union-attr]
+class _SQLiteConnection(sqlite3.Connection):
+    """A sqlite3 connection that knows how its next transaction begins."""
+
+    begin_mode = "DEFERRED"
+
+
+class _SQLiteDialect(SQLiteDialect_pysqlite):
+    """pysqlite, beginning every transaction with SQLite's BEGIN (a read
+    sees one snapshot). A dialect method rather than SQLAlchemy's "begin"
+    event: with any connection event registered, SQLAlchemy looks up its
+    listeners on every statement, a third of a key lookup's cost."""
+
+    supports_statement_cache = True
+
+    def do_begin(self, dbapi_connection: Any) -> None:
+        mode, dbapi_connection.begin_mode = dbapi_connection.begin_mode, "DEFERRED"
+        dbapi_connection.execute(f"BEGIN {mode}")
+
+
+registry.register("sqlite.roster", __name__, "_SQLiteDialect")
 
 
 def create_engine(database_url: str, *, pool_size: int = 10, max_overflow: int = 10) -> sa.Engine:
@@ -96,9 +114,11 @@ def create_engine(database_url: str, *, pool_size: int = 10, max_overflow: int =
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
-        sa.event.listen(engine, "connect", _on_sqlite_connect)
-        sa.event.listen(engine, "begin", _on_sqlite_begin)
+        engine = sa.create_engine(
+            url.set(drivername="sqlite+roster"),
+            connect_args={"check_same_thread": False, "factory": _SQLiteConnection},
+        )
+        sa.event.listen(engine, "connect", _on_sqlite_connect)  # a pool event: free per statement
         return engine
     if url.get_backend_name() != "postgresql":
         raise ValueError("the database URL must start with sqlite:/// or postgresql://")
@@ -110,6 +130,76 @@ def create_engine(database_url: str, *, pool_size: int = 10, max_overflow: int =
         # Writes run at READ COMMITTED (the default) and serialise per tenant
         # on the tenant row (Database.write); see docs/decisions/0009.
     )
+
+
+class Prepared:
+    """A prebuilt SELECT of the hot reads (a user by id, a key lookup, a
+    member page, a tenant's last change). On SQLite it runs straight on the
+    driver's connection, in the transaction SQLAlchemy began: compiled once,
+    its rows built with the columns' own result processors. SQLAlchemy's
+    execution machinery (execution context, result object) cost more than
+    the query itself (docs/decisions/0012). On PostgreSQL it runs through
+    SQLAlchemy."""
+
+    def __init__(self, statement: sa.Select[Any]) -> None:
+        self.statement = statement
+        self._sqlite: _Compiled | None = None
+
+    def rows(self, conn: sa.Connection, params: Mapping[str, Any]) -> list[Any]:
+        """Rows with attribute access by column name, as SQLAlchemy's."""
+        driver = conn.connection.driver_connection
+        if not isinstance(driver, _SQLiteConnection):
+            return list(conn.execute(self.statement, params))
+        compiled = self._sqlite or self._compile(conn.dialect)
+        arguments = [
+            convert(params[name] if value is _REQUIRED else params.get(name, value))
+            for name, convert, value in compiled.binds
+        ]
+        try:
+            found = driver.execute(compiled.sql, arguments).fetchall()
+        except sqlite3.Error as exc:
+            # As SQLAlchemy would raise it (a locked database: StorageUnavailable).
+            raise sa.exc.DBAPIError.instance(compiled.sql, arguments, exc, sqlite3.Error) from exc
+        return [compiled.row(raw) for raw in found]
+
+    def _compile(self, dialect: sa.Dialect) -> "_Compiled":
+        compiled = self.statement.compile(dialect=dialect)
+        binds = []
+        for name in compiled.positiontup or ():
+            bind = compiled.binds[name]
+            convert = bind.type.dialect_impl(dialect).bind_processor(dialect) or _same
+            # A literal of the statement (a LIMIT's OFFSET 0) has its value.
+            binds.append((name, convert, _REQUIRED if bind.required else bind.effective_value))
+        columns = self.statement.selected_columns
+        shape = collections.namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]
+        processed = [
+            (index, process)
+            for index, column in enumerate(columns)
+            if (process := column.type.dialect_impl(dialect).result_processor(dialect, None))
+        ]
+
+        def row(raw: tuple[Any, ...]) -> Any:
+            values = list(raw)
+            for index, process in processed:
+                values[index] = process(values[index])
+            return shape._make(values)
+
+        self._sqlite = _Compiled(compiled.string, tuple(binds), row)
+        return self._sqlite
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    binds: tuple[tuple[str, Callable[[Any], Any], Any], ...]  # name, processor, value
+    row: Callable[[tuple[Any, ...]], Any]
+
+
+_REQUIRED = object()  # a parameter the caller gives
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 @contextmanager
@@ -181,10 +271,15 @@ class Database:
         (BEGIN IMMEDIATE); on PostgreSQL the use case locks its tenant's row
         first (`store.tenants.lock_tenant`), so in both a transaction sees
         every write of its tenant that committed before it."""
-        with self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
+        with self.engine.connect() as conn:
             # conn.info outlives the checkout (it is the pooled connection's).
             for topic in _TOPICS:
                 conn.info[topic] = set()
+            driver = conn.connection.driver_connection
+            if isinstance(driver, _SQLiteConnection):
+                # A deferred transaction that upgrades to a write later fails
+                # with SQLITE_BUSY instead of waiting for the lock.
+                driver.begin_mode = "IMMEDIATE"
             with conn.begin():
                 yield conn
             changed = {topic: frozenset(conn.info.pop(topic)) for topic in _TOPICS}

@@ -30,7 +30,7 @@ from identity_service.store.filter_scalars import (
 )
 from identity_service.store.schema import metadata
 
-__all__ = ["group_attribute", "user_attribute"]
+__all__ = ["group_attribute", "key_column", "user_attribute"]
 
 _Named = Callable[[str], Attribute]
 _USERS = metadata.tables["users"]
@@ -212,3 +212,19 @@ def _resolve(
 
 def _descend(attribute: Attribute, sub_attr: str | None) -> Attribute:
     return attribute.sub(sub_attr) if sub_attr else attribute
+
+
+def key_column(kind: Literal["user", "group"], name: str) -> tuple[sa.Column[Any], bool] | None:
+    """Where `name eq "value"` compares when `name` is held in a column of
+    the resource's own table: that column, and whether the value is folded
+    before it is compared (the column holds folded text). None for every
+    other attribute."""
+    named = (_USER_SCALARS if kind == "user" else _GROUP_SCALARS).get(norm(name))
+    attribute = named(name) if named is not None else None
+    if (
+        isinstance(attribute, Text)
+        and attribute.fold != "sql"
+        and isinstance(attribute.value, sa.Column)
+    ):
+        return attribute.value, attribute.fold == "stored"
+    return None

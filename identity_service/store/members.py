@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from identity_service.domain.errors import InvalidPageToken
 from identity_service.domain.models import Member, MemberRef, Membership, MemberType, TenantRef
 from identity_service.store import paging
+from identity_service.store.engine import Prepared
 from identity_service.store.groups import groups
 from identity_service.store.schema import MembershipRow
 from identity_service.store.users import users
@@ -113,7 +114,7 @@ def _display() -> sa.ColumnElement[str]:
 # A page of direct members with their display names, ordered by member id;
 # the next page starts after the last id. Built once, like the writes above:
 # the join made composing it per call cost more than running it.
-_PAGE = (
+_FIRST_PAGE = (
     sa.select(_c.member_id, _c.member_type, _display().label("display"))
     .select_from(
         members.outerjoin(
@@ -126,7 +127,8 @@ _PAGE = (
     .order_by(_c.member_id)
     .limit(sa.bindparam("limit"))
 )
-_PAGE_AFTER = _PAGE.where(_c.member_id > sa.bindparam("after"))
+_PAGE = Prepared(_FIRST_PAGE)
+_PAGE_AFTER = Prepared(_FIRST_PAGE.where(_c.member_id > sa.bindparam("after")))
 
 
 def list_page(
@@ -144,7 +146,7 @@ def list_page(
         if len(after) != 1 or not isinstance(after[0], str):
             raise InvalidPageToken("the page token does not fit this query")
         params["after"] = after[0]
-    rows = conn.execute(_PAGE if after is None else _PAGE_AFTER, params).all()
+    rows = (_PAGE if after is None else _PAGE_AFTER).rows(conn, params)
     page = [Member(MemberType(r.member_type), r.member_id, r.display) for r in rows[:limit]]
     return page, [page[-1].id] if len(rows) > limit else None
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from identity_service.domain.models import TenantRef
 from identity_service.store import paging
+from identity_service.store.engine import Prepared
 
 T = TypeVar("T")
 
@@ -27,10 +28,11 @@ class Resources(Generic[T]):
         self._compile_filter = compile_filter
         self._orderable = orderable
         # Built once: composing a statement per call costs more than running it.
-        self._get = sa.select(table).where(
+        get = sa.select(table).where(
             self._c.tenant_id == sa.bindparam("tenant_id"), self._c.id == sa.bindparam("id")
         )
-        self._get_for_update = self._get.with_for_update()
+        self._get = Prepared(get)
+        self._get_for_update = get.with_for_update()
         live = (
             self._c.tenant_id == sa.bindparam("tenant_id"),
             self._c.id.in_(sa.bindparam("ids", expanding=True)),
@@ -38,19 +40,42 @@ class Resources(Generic[T]):
         )
         self._get_many = sa.select(table).where(*live)
         self._live_ids = sa.select(self._c.id).where(*live)
+        self._by_key: dict[str, Prepared] = {}
 
     def get(
         self, conn: sa.Connection, tenant: TenantRef, resource_id: str, *, for_update: bool = False
     ) -> T | None:
         """The resource, deleted or not; locked for update when asked."""
-        query = self._get_for_update if for_update else self._get
-        row = conn.execute(query, {"tenant_id": tenant.id, "id": resource_id}).first()
+        params = {"tenant_id": tenant.id, "id": resource_id}
+        if for_update:
+            row = conn.execute(self._get_for_update, params).first()
+        else:
+            row = next(iter(self._get.rows(conn, params)), None)
         return self._to_domain(row, tenant) if row else None
 
     def get_many(self, conn: sa.Connection, tenant: TenantRef, ids: Sequence[str]) -> dict[str, T]:
         """The live resources among `ids`, by id."""
         rows = conn.execute(self._get_many, {"tenant_id": tenant.id, "ids": list(ids)})
         return {row.id: self._to_domain(row, tenant) for row in rows}
+
+    def find_live(
+        self, conn: sa.Connection, tenant: TenantRef, column: sa.Column[Any], value: str
+    ) -> list[T]:
+        """The live resources whose `column` equals `value`, in id order:
+        a seek in a unique index of live rows, so one at most."""
+        query = self._by_key.get(column.name)
+        if query is None:
+            query = self._by_key[column.name] = Prepared(
+                sa.select(self._table)
+                .where(
+                    self._c.tenant_id == sa.bindparam("tenant_id"),
+                    column == sa.bindparam("value"),
+                    self._c.delete_time.is_(None),
+                )
+                .order_by(self._c.id)
+            )
+        rows = query.rows(conn, {"tenant_id": tenant.id, "value": value})
+        return [self._to_domain(row, tenant) for row in rows]
 
     def live_ids(self, conn: sa.Connection, tenant: TenantRef, ids: Sequence[str]) -> set[str]:
         rows = conn.execute(self._live_ids, {"tenant_id": tenant.id, "ids": list(ids)})
