@@ -27,14 +27,14 @@ from psycopg import sql
 from bench import dataset
 from bench.dataset import Dataset
 from identity_service.store.engine import fold
-from identity_service.store.schema import GroupRow, MembershipRow, TenantRow, UserRow
+from identity_service.store.schema import GroupRow, MembershipRow, TenantRow, UserRow, emails_key
 
 TENANT = "bench"
 CACHE = Path(__file__).with_name(".data")
 _BATCH = 20_000
 _CLI = (sys.executable, "-m", "identity_service")
 # Bumped when the seeded data changes, so an old cached file is not reused.
-_FORMAT = 1
+_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,12 @@ def _user_rows(tenant_id: int, count: int) -> Iterator[dict[str, Any]]:
     through SCIM as it was defined: bench.suite)."""
     for i in range(count):
         user = dataset.scim_user(i)
+        attributes = {
+            "nameParts": user["name"],
+            "title": user["title"],
+            "emails": user["emails"],
+            "enterprise": user[dataset.ENTERPRISE_SCHEMA],
+        }
         yield {
             "tenant_id": tenant_id,
             "id": dataset.user_id(i),
@@ -147,12 +153,8 @@ def _user_rows(tenant_id: int, count: int) -> Iterator[dict[str, Any]]:
             "display_name": user["displayName"],
             "display_name_key": fold(user["displayName"]),
             "state": "ACTIVE",
-            "attributes": {
-                "nameParts": user["name"],
-                "title": user["title"],
-                "emails": user["emails"],
-                "enterprise": user[dataset.ENTERPRISE_SCHEMA],
-            },
+            "attributes": attributes,
+            "emails_key": emails_key(attributes),
             "version": 1,
             "create_time": _SEEDED_AT,
             "update_time": _SEEDED_AT,

@@ -79,7 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     _command(group, "migrate", commands.migrate, "apply the database migrations", database)
     _add_tenants(group, database)
     _add_credentials(group, database)
-    _add_reading(group, database, "users", commands.users_list, commands.users_get)
+    users = _add_reading(group, database, "users", commands.users_list, commands.users_get)
+    _command(
+        users,
+        "refresh-keys",
+        commands.users_refresh_keys,
+        "recompute the users' search keys (once every replica runs this release)",
+        database,
+    )
     _add_reading(group, database, "groups", commands.groups_list, commands.groups_get)
     _add_changes(group, database)
     _add_client(group)
@@ -259,7 +266,7 @@ def _add_reading(
     noun: str,
     list_run: commands.Command,
     get_run: commands.Command,
-) -> None:
+) -> _Group:
     nouns = _commands(group, noun, f"read a tenant's {noun}")
     tenant = argparse.ArgumentParser(add_help=False)
     tenant.add_argument("--tenant", metavar="SLUG", required=True, help="the tenant")
@@ -278,6 +285,7 @@ def _add_reading(
     listing.add_argument("--all", action="store_true", help="every page, not just the first")
     get = _command(nouns, "get", get_run, f"show one of the {noun}", database, tenant)
     get.add_argument("id", metavar="ID")
+    return nouns
 
 
 def _add_json(parser: argparse.ArgumentParser) -> None:

@@ -166,6 +166,14 @@ def users_get(args: argparse.Namespace, db: Database) -> int:
 
 
 @on_database
+def users_refresh_keys(args: argparse.Namespace, db: Database) -> int:
+    """Recompute the users' stored search keys (after an upgrade, docs/deploy.md)."""
+    stale = Users(db).refresh_search_keys(OPERATOR)
+    print(f"refreshed the search keys of {stale} users")
+    return 0
+
+
+@on_database
 def groups_list(args: argparse.Namespace, db: Database) -> int:
     return _list_in_tenant(Groups(db).list, args, out.group_line)
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from identity_service.domain.errors import InvalidCredential
 from identity_service.domain.models import Caller, NewUser, Scope
@@ -251,3 +252,35 @@ def test_changes_prune_keeps_the_records_within_retention(acme: str, url: str) -
 
     assert pruned.returncode == 0, pruned.stderr
     assert pruned.stdout.startswith("pruned 0 change records")
+
+
+def test_users_refresh_keys_repairs_search_keys_an_older_release_left(
+    acme: str, url: str, database: Database
+) -> None:
+    """A release before migration 0003 wrote users without emails_key (or
+    changed their emails and left it stale): `users refresh-keys` makes
+    `emails co` find them again, and a second run has nothing to do."""
+    users = Users(database)
+    for name in ("alice", "bob", "carol"):
+        email = {"emails": [{"value": f"{name}@Example.com"}]}
+        users.create(WRITER, "acme", NewUser(user_name=name, attributes=email))
+    with database.write() as conn:  # as the older release's writes left them
+        conn.execute(sa.text("UPDATE users SET emails_key = NULL WHERE user_name = 'alice'"))
+        conn.execute(
+            sa.text(
+                "UPDATE users SET emails_key = '\x1fold@example.com\x1f' WHERE user_name = 'bob'"
+            )
+        )
+
+    def found() -> set[str]:
+        listed = cli(
+            "users", "list", "--tenant", "acme", "--filter", 'emails co "example.com"', url=url
+        )
+        return {line.split()[1].split('"')[1] for line in listed.stdout.splitlines()}
+
+    assert found() == {"bob", "carol"}
+    first = cli("users", "refresh-keys", url=url)
+    assert (first.returncode, first.stdout) == (0, "refreshed the search keys of 2 users\n")
+    assert found() == {"alice", "bob", "carol"}
+    again = cli("users", "refresh-keys", url=url)
+    assert again.stdout == "refreshed the search keys of 0 users\n"

@@ -16,7 +16,7 @@ from alembic.script import ScriptDirectory
 from identity_service import cli, migrations
 from identity_service.store import migrate as migrations_api
 from identity_service.store.engine import create_engine
-from identity_service.store.schema import metadata
+from identity_service.store.schema import emails_key, metadata
 from tests.postgres import Postgres
 
 SCRIPTS = Path(migrations.__file__).resolve().parent
@@ -177,3 +177,55 @@ def test_migrating_postgresql_gives_exactly_the_declared_schema(postgres: Postgr
     }
     assert declared
     assert live_unique == declared
+
+
+def _users_before_0003(engine: sa.Engine) -> list[dict[str, object]]:
+    """Users written at revision 0002, before users.emails_key existed."""
+    migrations_api.upgrade(engine, "0002")
+    at = "2024-01-01 12:00:00"
+    attributes: list[dict[str, object]] = [
+        {"emails": [{"value": "Ada@Example.COM", "primary": True}, {"value": "ada@home.org"}]},
+        {"emails": [{"type": "work"}, {"value": 7}]},  # no string value
+        {"emails": []},
+        {"title": "no emails"},
+        {"emails": [{"value": "Zoe\u0301@example.com"}]},  # NFD
+    ]
+    users = [
+        {"tenant_id": 1, "id": f"u{i}", "user_name": f"u{i}", "user_name_key": f"u{i}",
+         "state": "ACTIVE", "attributes": doc, "version": 1,
+         "create_time": at, "update_time": at}
+        for i, doc in enumerate(attributes)
+    ]  # fmt: skip
+    columns = [sa.column(k, sa.JSON() if k == "attributes" else None) for k in users[0]]
+    table = sa.table("users", *columns)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO tenants (id, slug, display_name, state, create_time, update_time,"
+            f" change_seq) VALUES (1, 'acme', 'Acme', 'ACTIVE', '{at}', '{at}', 0)"
+        )
+        conn.execute(table.insert(), users)
+    return users
+
+
+def _check_emails_keys_backfilled(engine: sa.Engine) -> None:
+    users = _users_before_0003(engine)
+    migrations_api.upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT id, emails_key FROM users").all()
+        stored: dict[str, str | None] = {row[0]: row[1] for row in rows}
+    assert stored == {u["id"]: emails_key(u["attributes"]) for u in users}  # type: ignore[arg-type]
+    assert stored["u0"] == "\x1fada@example.com\x1fada@home.org\x1f"
+    assert stored["u4"] == "\x1fzoé@example.com\x1f"
+    assert [stored[f"u{i}"] for i in (1, 2, 3)] == [None, None, None]
+
+
+def test_migration_0003_fills_the_emails_key_of_existing_users(engine: sa.Engine) -> None:
+    _check_emails_keys_backfilled(engine)
+
+
+def test_migration_0003_fills_the_emails_key_on_postgresql(postgres: Postgres) -> None:
+    engine = create_engine(postgres.database())
+    try:
+        _check_emails_keys_backfilled(engine)
+    finally:
+        engine.dispose()

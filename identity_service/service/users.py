@@ -27,6 +27,7 @@ from identity_service.domain.models import (
     now,
 )
 from identity_service.service import changelog, idempotency, validation
+from identity_service.service.access import require
 from identity_service.service.scoped import TenantScoped, check_etag
 from identity_service.store import groups as group_store
 from identity_service.store import members as member_store
@@ -35,6 +36,7 @@ from identity_service.store.engine import Database
 
 # Fields of a user that live in columns; every other path is in `attributes`.
 CORE_FIELDS = ("user_name", "external_id", "display_name", "active")
+REFRESH_BATCH = 5000
 
 
 def _set_path(document: dict[str, Any], path: str, value: Any) -> None:
@@ -61,6 +63,21 @@ def _with_state(user: User, state: UserState) -> User:
 class Users(TenantScoped[User]):
     def __init__(self, db: Database) -> None:
         super().__init__(db, store.resources, "user")
+
+    def refresh_search_keys(self, caller: Caller) -> int:
+        """Recompute every user's stored search key (emails_key) from its
+        attributes, in every tenant; how many were stale. For after an
+        upgrade during which replicas of a release that did not keep the key
+        wrote users (docs/deploy.md). Each transaction covers REFRESH_BATCH."""
+        require(caller, Scope.ADMIN)
+        stale, after = 0, (-1, "")
+        while True:
+            with self._db.write() as conn:
+                count, last = store.refresh_emails_keys(conn, after, REFRESH_BATCH)
+            stale += count
+            if last is None:
+                return stale
+            after = last
 
     def create(self, caller: Caller, slug: str, new: NewUser, request_id: str = "") -> User:
         validation.check_user(new.user_name, new.external_id, new.display_name, new.attributes)

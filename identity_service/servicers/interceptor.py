@@ -80,26 +80,27 @@ def rich_status(error: DomainError) -> status_pb2.Status:
     )
 
 
-def _bearer(context: Context) -> str:
+_ORIGIN_KEYS = (ORIGIN_METHOD, ORIGIN_PATH, ORIGIN_CLIENT)
+
+
+def _credentials(context: Context) -> tuple[str, Origin | None]:
+    """The bearer secret of the call, and the request it reports (None
+    when it reports none), read in one pass over its metadata."""
+    secret, values = "", {}
     for key, value in context.invocation_metadata() or ():
-        if key == "authorization" and isinstance(value, str):
-            scheme, _, secret = value.partition(" ")
-            if scheme.lower() == "bearer" and secret.strip():
-                return secret.strip()
-    raise InvalidCredential("missing bearer credential: send 'authorization: Bearer <secret>'")
-
-
-def _origin(context: Context) -> Origin | None:
-    values = {
-        key: value[:_ORIGIN_MAX]
-        for key, value in context.invocation_metadata() or ()
-        if key in (ORIGIN_METHOD, ORIGIN_PATH, ORIGIN_CLIENT) and isinstance(value, str)
-    }
+        if not isinstance(value, str):
+            continue
+        if key == "authorization" and not secret:
+            scheme, _, token = value.partition(" ")
+            if scheme.lower() == "bearer":
+                secret = token.strip()
+        elif key in _ORIGIN_KEYS:
+            values[key] = value[:_ORIGIN_MAX]
+    if not secret:
+        raise InvalidCredential("missing bearer credential: send 'authorization: Bearer <secret>'")
     if not values:
-        return None
-    return Origin(
-        values.get(ORIGIN_METHOD, ""), values.get(ORIGIN_PATH, ""), values.get(ORIGIN_CLIENT, "")
-    )
+        return secret, None
+    return secret, Origin(*(values.get(key, "") for key in _ORIGIN_KEYS))
 
 
 # Every kind of method handler, and how to rebuild one around a wrapped behavior.
@@ -171,11 +172,12 @@ class Interceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         started = time.perf_counter()
         status, tenant = "OK", "-"
         try:
-            secret = _bearer(context)
+            secret, origin = _credentials(context)
             who = self._access.remembered(secret)
             if who is None:
                 who = await asyncio.to_thread(self._access.authenticate, secret)
-            who = dataclasses.replace(who, origin=_origin(context))
+            if origin is not None:
+                who = dataclasses.replace(who, origin=origin)
             tenant = who.tenant_slug or "platform"
             token = _caller.set(who)
             try:

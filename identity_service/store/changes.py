@@ -34,13 +34,26 @@ _ACCESS_TYPES = (ResourceType.TENANT, ResourceType.CREDENTIAL)
 
 # Built once, as every mutation runs them: composing a statement per call
 # costs more than running it.
-_RESERVE_SEQS = (
+_RESERVE_SEQS = Prepared(
     tenants.update()
     .where(tenants.c.id == sa.bindparam("where_tenant_id"))
     .values(change_seq=tenants.c.change_seq + sa.bindparam("count"))
     .returning(tenants.c.change_seq)
 )
-_INSERT = changes.insert()
+_COLUMNS = (
+    "tenant_id",
+    "seq",
+    "kind",
+    "resource_type",
+    "resource_id",
+    "resource",
+    "snapshot",
+    "changed_fields",
+    "actor",
+    "request_id",
+    "commit_time",
+)
+_INSERT = Prepared(changes.insert(), _COLUMNS)
 _LAST_SEQ = Prepared(
     sa.select(tenants.c.change_seq).where(tenants.c.id == sa.bindparam("tenant_id"))
 )
@@ -79,7 +92,8 @@ def append(
     if not records:
         return []
     reserved = {"where_tenant_id": tenant.id, "count": len(records)}
-    last: int = conn.execute(_RESERVE_SEQS, reserved).scalar_one()
+    (row,) = _RESERVE_SEQS.rows(conn, reserved)
+    last: int = row.change_seq
     first = last - len(records) + 1
     actor_json = _actor_json(actor)
     rows = [
@@ -98,7 +112,7 @@ def append(
         }
         for offset, record in enumerate(records)
     ]
-    conn.execute(_INSERT, rows)
+    _INSERT.run(conn, rows)
     access = any(record.kind.resource_type in _ACCESS_TYPES for record in records)
     note_change(conn, tenant.id, access=access)
     notify.announce(conn, tenant.id)

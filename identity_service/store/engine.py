@@ -6,7 +6,7 @@ import collections
 import sqlite3
 import threading
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,45 +132,65 @@ def create_engine(database_url: str, *, pool_size: int = 10, max_overflow: int =
     )
 
 
-class Prepared:
-    """A prebuilt SELECT of the hot reads (a user by id, a key lookup, a
-    member page, a tenant's last change). On SQLite it runs straight on the
-    driver's connection, in the transaction SQLAlchemy began: compiled once,
-    its rows built with the columns' own result processors. SQLAlchemy's
-    execution machinery (execution context, result object) cost more than
-    the query itself (docs/decisions/0012). On PostgreSQL it runs through
-    SQLAlchemy."""
+Statement = sa.Select[Any] | sa.Insert | sa.Update | sa.Delete
 
-    def __init__(self, statement: sa.Select[Any]) -> None:
+
+class Prepared:
+    """A prebuilt statement of the hot path: the reads every call makes (a
+    user by id, a key lookup, a member page, a tenant's last change) and the
+    writes every mutation makes (a user row, the change log). On SQLite it
+    runs straight on the driver's connection, in the transaction SQLAlchemy
+    began: compiled once, its parameters and rows converted by the columns'
+    own type processors. SQLAlchemy's execution machinery (execution context,
+    result object) cost more than the query itself (docs/decisions/0012).
+    On PostgreSQL it runs through SQLAlchemy."""
+
+    def __init__(self, statement: Statement, keys: Sequence[str] = ()) -> None:
+        """`keys`: the parameters an INSERT or UPDATE is always given; they
+        name the columns it writes, and each is required."""
         self.statement = statement
+        self._keys = tuple(keys)
         self._sqlite: _Compiled | None = None
 
     def rows(self, conn: sa.Connection, params: Mapping[str, Any]) -> list[Any]:
-        """Rows with attribute access by column name, as SQLAlchemy's."""
+        """The rows of a SELECT (or of RETURNING), with attribute access by
+        column name, as SQLAlchemy's."""
         driver = conn.connection.driver_connection
         if not isinstance(driver, _SQLiteConnection):
             return list(conn.execute(self.statement, params))
         compiled = self._sqlite or self._compile(conn.dialect)
-        arguments = [
-            convert(params[name] if value is _REQUIRED else params.get(name, value))
-            for name, convert, value in compiled.binds
-        ]
-        try:
+        arguments = compiled.arguments(params)
+        with _as_sqlalchemy_error(compiled.sql, arguments):
             found = driver.execute(compiled.sql, arguments).fetchall()
-        except sqlite3.Error as exc:
-            # As SQLAlchemy would raise it (a locked database: StorageUnavailable).
-            raise sa.exc.DBAPIError.instance(compiled.sql, arguments, exc, sqlite3.Error) from exc
         return [compiled.row(raw) for raw in found]
 
+    def run(
+        self, conn: sa.Connection, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    ) -> int:
+        """Run an INSERT, UPDATE or DELETE once, or once per mapping of a
+        sequence; the number of rows it changed."""
+        driver = conn.connection.driver_connection
+        if not isinstance(driver, _SQLiteConnection):
+            return int(conn.execute(self.statement, params).rowcount)
+        compiled = self._sqlite or self._compile(conn.dialect)
+        if isinstance(params, Mapping):
+            arguments = compiled.arguments(params)
+            with _as_sqlalchemy_error(compiled.sql, arguments):
+                return driver.execute(compiled.sql, arguments).rowcount
+        many = [compiled.arguments(p) for p in params]
+        with _as_sqlalchemy_error(compiled.sql, many):
+            return driver.executemany(compiled.sql, many).rowcount
+
     def _compile(self, dialect: sa.Dialect) -> "_Compiled":
-        compiled = self.statement.compile(dialect=dialect)
+        compiled = self.statement.compile(dialect=dialect, column_keys=list(self._keys) or None)
         binds = []
         for name in compiled.positiontup or ():
             bind = compiled.binds[name]
             convert = bind.type.dialect_impl(dialect).bind_processor(dialect) or _same
             # A literal of the statement (a LIMIT's OFFSET 0) has its value.
-            binds.append((name, convert, _REQUIRED if bind.required else bind.effective_value))
-        columns = self.statement.selected_columns
+            required = bind.required or name in self._keys
+            binds.append((name, convert, _REQUIRED if required else bind.effective_value))
+        columns = self.statement.exported_columns
         shape = collections.namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]
         processed = [
             (index, process)
@@ -184,8 +204,18 @@ class Prepared:
                 values[index] = process(values[index])
             return shape._make(values)
 
-        self._sqlite = _Compiled(compiled.string, tuple(binds), row)
+        self._sqlite = _Compiled(compiled.string, tuple(binds), row, frozenset(self._keys))
         return self._sqlite
+
+
+@contextmanager
+def _as_sqlalchemy_error(sql: str, arguments: Any) -> Iterator[None]:
+    """A driver error as SQLAlchemy raises it: a constraint is an
+    IntegrityError, a locked database an OperationalError (StorageUnavailable)."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise sa.exc.DBAPIError.instance(sql, arguments, exc, sqlite3.Error) from exc
 
 
 @dataclass(frozen=True)
@@ -193,6 +223,18 @@ class _Compiled:
     sql: str
     binds: tuple[tuple[str, Callable[[Any], Any], Any], ...]  # name, processor, value
     row: Callable[[tuple[Any, ...]], Any]
+    keys: frozenset[str]  # the parameters a write is given, all of them
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        if self.keys and params.keys() - self.keys:
+            # SQLAlchemy would write it; here it would be dropped.
+            raise KeyError(
+                f"not a parameter of this statement: {sorted(params.keys() - self.keys)}"
+            )
+        return [
+            convert(params[name] if value is _REQUIRED else params.get(name, value))
+            for name, convert, value in self.binds
+        ]
 
 
 _REQUIRED = object()  # a parameter the caller gives

@@ -171,6 +171,7 @@ _USER_COMPOUNDS: dict[str, _Named] = {
     "enterprise": _json_complex("enterprise", _ENTERPRISE_SUBS),
     "groups": _user_groups,
     **{norm(key): _json_array(key, _VALUE_SUBS) for key in _VALUE_ARRAYS},
+    "emails": lambda label: JsonArray(label, _DOC[("emails",)], _VALUE_SUBS, _USERS.c.emails_key),
     "addresses": _json_array("addresses", _ADDRESS_SUBS),
 }
 _GROUP_SCALARS = _columns(_GROUPS)

@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from scim2_models.path import AttrPath, CompareOperator
 
 from identity_service.domain.errors import InvalidFilter
+from identity_service.store.engine import fold
 from identity_service.store.filter_scalars import Attribute, Condition, Resolver
-from identity_service.store.schema import JSONDocument, metadata
-from identity_service.store.sql_functions import json_elements, json_is_present
+from identity_service.store.schema import EMAILS_KEY_SEPARATOR, JSONDocument, metadata
+from identity_service.store.sql_functions import json_elements, json_is_present, position
 
 __all__ = [
     "Complex",
@@ -28,6 +29,13 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+# What a value compared so looks like in a JsonArray's keys column.
+_KEY_SEARCHES = {
+    CompareOperator.co: "{0}",
+    CompareOperator.sw: "{s}{0}",
+    CompareOperator.ew: "{0}{s}",
+    CompareOperator.eq: "{s}{0}{s}",
+}
 _MEMBERS = metadata.tables["group_members"]
 Spec = Callable[[str, sa.ColumnElement[Any], tuple[str, ...]], Attribute]
 """Makes the attribute named `label` held at `document[path]`."""
@@ -80,6 +88,11 @@ class MultiValued(Attribute):
     def sub(self, name: str) -> Attribute:
         return _Each(f"{self.label}.{name}", self, name)
 
+    def compare_each(self, name: str, op: CompareOperator, value: object) -> Condition | None:
+        """The condition that one value's sub-attribute `name` compares so,
+        when the attribute keeps a faster form of it than `any`; else None."""
+        return None
+
 
 @dataclass(frozen=True)
 class _Each(Attribute):
@@ -90,6 +103,9 @@ class _Each(Attribute):
     name: str
 
     def compare(self, op: CompareOperator, value: object) -> Condition:
+        kept = self.values.compare_each(self.name, op, value)
+        if kept is not None:
+            return kept
         return self.values.any(lambda element: element(AttrPath(self.name)).compare(op, value))
 
     def present(self) -> Condition:
@@ -109,11 +125,27 @@ def _element(label: str, subs: Mapping[str, _T], make: Callable[[str, _T], Attri
 
 @dataclass(frozen=True)
 class JsonArray(MultiValued):
-    """A JSON array of objects, such as `emails`."""
+    """A JSON array of objects, such as `emails`. `keys`, when given, is a
+    column holding the folded string `value`s of its entries, each between
+    two EMAILS_KEY_SEPARATORs (NULL when there is none): a string
+    comparison on `value` is then one C string search in it."""
 
     label: str
     at: sa.ColumnElement[Any]
     subs: Subs
+    keys: sa.ColumnElement[Any] | None = None
+
+    def compare_each(self, name: str, op: CompareOperator, value: object) -> Condition | None:
+        if (
+            self.keys is None
+            or norm(name) != "value"
+            or op not in _KEY_SEARCHES
+            or not isinstance(value, str)
+            or EMAILS_KEY_SEPARATOR in value
+        ):
+            return None
+        needle = _KEY_SEARCHES[op].format(fold(value), s=EMAILS_KEY_SEPARATOR)
+        return sa.and_(self.keys.is_not(None), position(self.keys, sa.literal(needle)) > 0)
 
     def any(self, condition: Callable[[Resolver], Condition]) -> Condition:
         rows = json_elements(self.at).table_valued(sa.column("value", JSONDocument))

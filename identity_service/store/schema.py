@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Field, SQLModel
 
+from identity_service.store.engine import fold
+
 # JSONB on PostgreSQL, JSON (text) on SQLite.
 JSONDocument = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 # Comparison keys (fold()ed strings) sort and compare by code point: "C"
@@ -60,6 +62,24 @@ class CredentialRow(SQLModel, table=True):
     revoke_time: datetime | None = _time(nullable=True)
 
 
+EMAILS_KEY_SEPARATOR = "\x1f"  # the unit separator: no email address holds it
+
+
+def emails_key(attributes: dict[str, Any]) -> str | None:
+    """UserRow.emails_key for a user's attributes."""
+    emails = attributes.get("emails")
+    if not isinstance(emails, list):
+        return None
+    values = [
+        fold(entry["value"])
+        for entry in emails
+        if isinstance(entry, dict) and isinstance(entry.get("value"), str)
+    ]
+    if not values:
+        return None
+    return EMAILS_KEY_SEPARATOR + EMAILS_KEY_SEPARATOR.join(values) + EMAILS_KEY_SEPARATOR
+
+
 class UserRow(SQLModel, table=True):
     __tablename__ = "users"
     __table_args__ = (
@@ -92,6 +112,11 @@ class UserRow(SQLModel, table=True):
     display_name_key: str | None = Field(default=None, sa_column=sa.Column(FoldedKey))
     state: str = Field(max_length=16)
     attributes: dict[str, Any] = Field(sa_column=sa.Column(JSONDocument, nullable=False))
+    # The folded string values of attributes.emails, each between two
+    # EMAILS_KEY_SEPARATORs (NULL without any): what `emails co/sw/ew/eq`
+    # scans, a C string search per row instead of a JSON walk and a
+    # case fold in Python per email (docs/decisions/0012).
+    emails_key: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     version: int = 1
     create_time: datetime = _time()
     update_time: datetime = _time()

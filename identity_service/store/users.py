@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from identity_service.domain.errors import ExternalIdTaken, UserNameTaken
 from identity_service.domain.models import TenantRef, User, UserState
 from identity_service.store import filters, paging
-from identity_service.store.engine import fold
+from identity_service.store.engine import Prepared, fold
 from identity_service.store.errors import unique_violation
 from identity_service.store.resources import Resources
-from identity_service.store.schema import UserRow, as_utc
+from identity_service.store.schema import UserRow, as_utc, emails_key
 
 users = UserRow.__table__  # type: ignore[attr-defined]
 _c = users.c
@@ -30,9 +30,26 @@ ORDERABLE: dict[str, paging.Orderable] = {
 # The columns to write come with the parameters (the keys of `_columns`);
 # the WHERE parameters are named apart from every column, which the SET
 # clause would otherwise claim.
-_INSERT = users.insert()
-_SAVE = users.update().where(
-    _c.tenant_id == sa.bindparam("where_tenant_id"), _c.id == sa.bindparam("where_id")
+_WRITTEN = (
+    "user_name",
+    "user_name_key",
+    "external_id",
+    "display_name",
+    "display_name_key",
+    "state",
+    "attributes",
+    "emails_key",
+    "version",
+    "update_time",
+    "deactivate_time",
+    "delete_time",
+)
+_INSERT = Prepared(users.insert(), (*_WRITTEN, "tenant_id", "id", "create_time"))
+_SAVE = Prepared(
+    users.update().where(
+        _c.tenant_id == sa.bindparam("where_tenant_id"), _c.id == sa.bindparam("where_id")
+    ),
+    (*_WRITTEN, "where_tenant_id", "where_id"),
 )
 
 
@@ -55,19 +72,21 @@ def _to_user(row: Any, tenant: TenantRef) -> User:
 
 def _columns(user: User) -> dict[str, Any]:
     """The stored form of a user's writable and lifecycle fields."""
-    return {
-        "user_name": user.user_name,
-        "user_name_key": fold(user.user_name),
-        "external_id": user.external_id,
-        "display_name": user.display_name,
-        "display_name_key": fold(user.display_name) if user.display_name else None,
-        "state": user.state.value,
-        "attributes": user.attributes,
-        "version": user.version,
-        "update_time": user.update_time,
-        "deactivate_time": user.deactivate_time,
-        "delete_time": user.delete_time,
-    }
+    values = (
+        user.user_name,
+        fold(user.user_name),
+        user.external_id,
+        user.display_name,
+        fold(user.display_name) if user.display_name else None,
+        user.state.value,
+        user.attributes,
+        emails_key(user.attributes),
+        user.version,
+        user.update_time,
+        user.deactivate_time,
+        user.delete_time,
+    )
+    return dict(zip(_WRITTEN, values, strict=True))
 
 
 def _translate(exc: sa.exc.IntegrityError, user: User) -> Exception:
@@ -89,7 +108,7 @@ def insert(conn: sa.Connection, tenant: TenantRef, user: User) -> None:
     values = _columns(user)
     values.update(tenant_id=tenant.id, id=user.id, create_time=user.create_time)
     try:
-        conn.execute(_INSERT, values)
+        _INSERT.run(conn, values)
     except sa.exc.IntegrityError as exc:
         raise _translate(exc, user) from exc
 
@@ -99,7 +118,7 @@ def save(conn: sa.Connection, tenant: TenantRef, user: User) -> None:
     values = _columns(user)
     values.update(where_tenant_id=tenant.id, where_id=user.id)
     try:
-        conn.execute(_SAVE, values)
+        _SAVE.run(conn, values)
     except sa.exc.IntegrityError as exc:
         raise _translate(exc, user) from exc
 
@@ -110,3 +129,37 @@ get_many = resources.get_many
 live_ids = resources.live_ids
 count = resources.count
 list_page = resources.list_page
+
+
+def refresh_emails_keys(
+    conn: sa.Connection, after: tuple[int, str], limit: int
+) -> tuple[int, tuple[int, str] | None]:
+    """Recompute emails_key for up to `limit` users after (tenant_id, id),
+    each unless it changed since it was read; how many were stale, and the
+    key to continue after (None at the end)."""
+    rows = conn.execute(
+        sa.select(_c.tenant_id, _c.id, _c.version, _c.attributes, _c.emails_key)
+        .where(sa.tuple_(_c.tenant_id, _c.id) > sa.tuple_(*after))
+        .order_by(_c.tenant_id, _c.id)
+        .limit(limit)
+    ).all()
+    stale = [
+        {"t": row.tenant_id, "i": row.id, "v": row.version, "k": key}
+        for row in rows
+        if (key := emails_key(row.attributes)) != row.emails_key
+    ]
+    if stale:
+        conn.execute(_REFRESH_EMAILS_KEY, stale)
+    last = (rows[-1].tenant_id, rows[-1].id) if len(rows) == limit else None
+    return len(stale), last
+
+
+_REFRESH_EMAILS_KEY = (
+    users.update()
+    .where(
+        _c.tenant_id == sa.bindparam("t"),
+        _c.id == sa.bindparam("i"),
+        _c.version == sa.bindparam("v"),
+    )
+    .values(emails_key=sa.bindparam("k"))
+)

@@ -3,6 +3,7 @@ run in the database, and the set of matching ids is compared with the expected o
 
 import contextlib
 import itertools
+import json
 import operator
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -30,7 +31,7 @@ from sqlalchemy.dialects.postgresql.base import PGDialect
 from identity_service.domain.errors import InvalidFilter
 from identity_service.store.engine import Database, fold
 from identity_service.store.filters import MAX_FILTER_LENGTH, group_filter, user_filter
-from identity_service.store.schema import metadata
+from identity_service.store.schema import emails_key, metadata
 
 USERS = metadata.tables["users"]
 GROUPS = metadata.tables["groups"]
@@ -57,6 +58,7 @@ def _user(tenant: int, id: str, user_name: str, **columns: Any) -> dict[str, Any
         "display_name_key": fold(display_name) if display_name else None,
         "state": columns.get("state", "ACTIVE"),
         "attributes": columns.get("attributes", {}),
+        "emails_key": emails_key(columns.get("attributes", {})),
         "create_time": columns.get("created", _at("2024-01-01")),
         "update_time": columns.get("modified", _at("2024-01-01")),
     }
@@ -724,3 +726,36 @@ def test_any_text_compiles_or_raises_invalid_filter(expression: str) -> None:
     """No input makes the compiler raise anything but InvalidFilter (RFC 7644 §3.12)."""
     with contextlib.suppress(InvalidFilter):
         user_filter(expression)
+
+
+EMAIL_SEARCHES = {
+    ("co", "example.com"): {"elodie", "bob"},
+    ("co", "EXAMPLE.COM"): {"elodie", "bob"},
+    ("co", "home"): {"elodie"},
+    ("co", ""): {"elodie", "bob"},
+    ("sw", "ELODIE@"): {"elodie"},
+    ("sw", "example"): set(),
+    ("sw", ""): {"elodie", "bob"},
+    ("ew", ".org"): {"elodie"},
+    ("ew", "@"): set(),
+    ("eq", "Bob@Example.com"): {"bob"},
+    ("eq", "bob@example"): set(),
+    ("eq", ""): set(),
+    ("co", "m\x1fb"): set(),  # the key's separator: searched the long way
+}
+
+
+@pytest.mark.parametrize(("op", "value"), list(EMAIL_SEARCHES))
+def test_a_string_search_on_emails_finds_what_walking_the_values_finds(
+    db: Database, op: str, value: str
+) -> None:
+    """`emails.value co "x"` searches the folded values kept beside the
+    document (UserRow.emails_key); `emails[value co "x"]` walks the JSON.
+    Both find the same users, and so do their negations."""
+    literal = json.dumps(value)
+    searched = users_matching(db, f"emails.value {op} {literal}")
+    assert searched == users_matching(db, f"emails[value {op} {literal}]")
+    assert searched == users_matching(db, f"emails {op} {literal}")
+    assert searched == EMAIL_SEARCHES[(op, value)]
+    everyone = users_matching(db, "id pr")
+    assert users_matching(db, f"not (emails.value {op} {literal})") == everyone - searched

@@ -31,6 +31,7 @@ def _user(id: str, user_name: str, **columns: Any) -> dict[str, Any]:
         "display_name": None,
         "state": "ACTIVE",
         "attributes": {},
+        "version": 1,
         "create_time": NOON,
         "update_time": NOON,
         "deactivate_time": None,
@@ -115,3 +116,47 @@ def test_a_driver_error_is_sqlalchemys_and_so_storage_unavailable(db: Database) 
     nowhere = sa.Table("nowhere", sa.MetaData(), sa.Column("id", sa.Integer))
     with pytest.raises(StorageUnavailable), db.read() as conn:
         Prepared(sa.select(nowhere)).rows(conn, {})
+
+
+def _written(conn: sa.Connection, user_id: str) -> dict[str, Any]:
+    return dict(conn.execute(sa.select(USERS).where(USERS.c.id == user_id)).one()._mapping)
+
+
+def test_writes_store_what_sqlalchemy_stores(db: Database) -> None:
+    """The same INSERT and UPDATE through SQLAlchemy and through Prepared
+    leave the same row (JSON and datetimes through the type processors)."""
+    attributes = {"emails": [{"value": "ada@example.com"}], "title": "Ça va"}
+    keys = tuple(_user("k", "k"))
+    insert = Prepared(USERS.insert(), keys)
+    update = Prepared(
+        USERS.update().where(USERS.c.id == sa.bindparam("where_id")),
+        ("attributes", "update_time", "where_id"),
+    )
+    later = datetime(2024, 3, 1, 8, 30, 15, 123456, tzinfo=UTC)
+    with db.write() as conn:
+        conn.execute(USERS.insert(), _user("sa", "via-sa", attributes=attributes))
+        assert insert.run(conn, _user("raw", "via-raw", attributes=attributes)) == 1
+        changes = {"attributes": {"title": "x"}, "update_time": later}
+        conn.execute(USERS.update().where(USERS.c.id == "sa"), changes)
+        assert update.run(conn, {**changes, "where_id": "raw"}) == 1
+        via_sa, via_raw = _written(conn, "sa"), _written(conn, "raw")
+        many = [_user(f"m{i}", f"many-{i}") for i in range(3)]
+        assert insert.run(conn, many) == 3
+        assert conn.execute(sa.select(sa.func.count()).where(USERS.c.id.like("m_"))).scalar() == 3
+    names = {"id": "raw", "user_name": "via-raw", "user_name_key": "via-raw"}
+    assert via_raw == {**via_sa, **names}
+    assert via_raw["attributes"] == {"title": "x"}
+    assert via_raw["update_time"] == later.replace(tzinfo=None)  # SQLite keeps UTC, naive
+
+
+def test_a_write_refuses_a_parameter_it_would_drop(db: Database) -> None:
+    insert = Prepared(USERS.insert(), tuple(_user("k", "k")))
+    with db.write() as conn, pytest.raises(KeyError):
+        insert.run(conn, {**_user("x", "x"), "nickname": "dropped"})
+
+
+def test_a_constraint_violation_is_sqlalchemys_integrity_error(db: Database) -> None:
+    insert = Prepared(USERS.insert(), tuple(_user("k", "k")))
+    with db.write() as conn, pytest.raises(sa.exc.IntegrityError) as caught:
+        insert.run(conn, _user("u9", "ZOË"))  # the userName of u1, folded
+    assert "UNIQUE" in str(caught.value.orig)
