@@ -32,7 +32,7 @@ class Resources(Generic[T]):
             self._c.tenant_id == sa.bindparam("tenant_id"), self._c.id == sa.bindparam("id")
         )
         self._get = Prepared(get)
-        self._get_for_update = get.with_for_update()
+        self._get_for_update = Prepared(get.with_for_update())
         live = (
             self._c.tenant_id == sa.bindparam("tenant_id"),
             self._c.id.in_(sa.bindparam("ids", expanding=True)),
@@ -46,12 +46,9 @@ class Resources(Generic[T]):
         self, conn: sa.Connection, tenant: TenantRef, resource_id: str, *, for_update: bool = False
     ) -> T | None:
         """The resource, deleted or not; locked for update when asked."""
-        params = {"tenant_id": tenant.id, "id": resource_id}
-        if for_update:
-            row = conn.execute(self._get_for_update, params).first()
-        else:
-            row = next(iter(self._get.rows(conn, params)), None)
-        return self._to_domain(row, tenant) if row else None
+        query = self._get_for_update if for_update else self._get
+        rows = query.rows(conn, {"tenant_id": tenant.id, "id": resource_id})
+        return self._to_domain(rows[0], tenant) if rows else None
 
     def get_many(self, conn: sa.Connection, tenant: TenantRef, ids: Sequence[str]) -> dict[str, T]:
         """The live resources among `ids`, by id."""
