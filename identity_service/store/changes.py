@@ -14,6 +14,7 @@ same row when their transaction starts (docs/decisions/0009), the others
 at this UPDATE; other tenants' writers never wait for it. On PostgreSQL
 `append` also notifies the other replicas (store/notify.py)."""
 
+import functools
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
@@ -54,6 +55,9 @@ _COLUMNS = (
     "commit_time",
 )
 _INSERT = Prepared(changes.insert(), _COLUMNS)
+_FIRST_SEQ = Prepared(
+    sa.select(sa.func.min(_c.seq).label("oldest")).where(_c.tenant_id == sa.bindparam("tenant_id"))
+)
 _LAST_SEQ = Prepared(
     sa.select(tenants.c.change_seq).where(tenants.c.id == sa.bindparam("tenant_id"))
 )
@@ -143,9 +147,8 @@ def heads(
 def first_seq(conn: sa.Connection, tenant: TenantRef) -> int:
     """The seq of the tenant's oldest kept record; the next seq when pruning
     removed every record."""
-    query = sa.select(sa.func.min(_c.seq)).where(_c.tenant_id == tenant.id)
-    oldest = conn.execute(query).scalar_one()
-    return int(oldest) if oldest is not None else last_seq(conn, tenant) + 1
+    (row,) = _FIRST_SEQ.rows(conn, {"tenant_id": tenant.id})
+    return int(row.oldest) if row.oldest is not None else last_seq(conn, tenant) + 1
 
 
 def prune_horizon(conn: sa.Connection, tenant: TenantRef, *, before: datetime) -> int:
@@ -179,13 +182,26 @@ def page(
 ) -> list[Change]:
     """Up to `limit` records with seq > `after`, in seq order, of the given
     resource types and kinds (any when empty)."""
-    query = sa.select(changes).where(_c.tenant_id == tenant.id, _c.seq > after)
-    if resource_types:
-        query = query.where(_c.resource_type.in_([t.value for t in resource_types]))
-    if kinds:
-        query = query.where(_c.kind.in_([k.value for k in kinds]))
-    rows = conn.execute(query.order_by(_c.seq).limit(limit))
+    query = _page(
+        tuple(sorted({t.value for t in resource_types})), tuple(sorted({k.value for k in kinds}))
+    )
+    rows = query.rows(conn, {"tenant_id": tenant.id, "after": after, "limit": limit})
     return [_to_change(tenant, row) for row in rows]
+
+
+@functools.lru_cache(maxsize=256)
+def _page(resource_types: tuple[str, ...], kinds: tuple[str, ...]) -> Prepared:
+    """The page statement of a filter, built once: every watcher's wake-up
+    reads a page. Equalities rather than IN, whose expanding parameter is
+    rendered per call."""
+    query = sa.select(changes).where(
+        _c.tenant_id == sa.bindparam("tenant_id"), _c.seq > sa.bindparam("after")
+    )
+    if resource_types:
+        query = query.where(sa.or_(*(_c.resource_type == t for t in resource_types)))
+    if kinds:
+        query = query.where(sa.or_(*(_c.kind == k for k in kinds)))
+    return Prepared(query.order_by(_c.seq).limit(sa.bindparam("limit")))
 
 
 def _to_change(tenant: TenantRef, row: Any) -> Change:
