@@ -155,10 +155,10 @@ class Prepared:
     def rows(self, conn: sa.Connection, params: Mapping[str, Any]) -> list[Any]:
         """The rows of a SELECT (or of RETURNING), with attribute access by
         column name, as SQLAlchemy's."""
-        driver = conn.connection.driver_connection
-        if not isinstance(driver, _SQLiteConnection):
+        sqlite = self._on_sqlite(conn)
+        if sqlite is None:
             return list(conn.execute(self.statement, params))
-        compiled = self._sqlite or self._compile(conn.dialect)
+        driver, compiled = sqlite
         arguments = compiled.arguments(params)
         with _as_sqlalchemy_error(compiled.sql, arguments):
             found = driver.execute(compiled.sql, arguments).fetchall()
@@ -169,10 +169,10 @@ class Prepared:
     ) -> int:
         """Run an INSERT, UPDATE or DELETE once, or once per mapping of a
         sequence; the number of rows it changed."""
-        driver = conn.connection.driver_connection
-        if not isinstance(driver, _SQLiteConnection):
+        sqlite = self._on_sqlite(conn)
+        if sqlite is None:
             return int(conn.execute(self.statement, params).rowcount)
-        compiled = self._sqlite or self._compile(conn.dialect)
+        driver, compiled = sqlite
         if isinstance(params, Mapping):
             arguments = compiled.arguments(params)
             with _as_sqlalchemy_error(compiled.sql, arguments):
@@ -180,6 +180,13 @@ class Prepared:
         many = [compiled.arguments(p) for p in params]
         with _as_sqlalchemy_error(compiled.sql, many):
             return driver.executemany(compiled.sql, many).rowcount
+
+    def _on_sqlite(self, conn: sa.Connection) -> "tuple[_SQLiteConnection, _Compiled] | None":
+        """The driver's connection and the compiled statement, on SQLite."""
+        driver = conn.connection.driver_connection
+        if not isinstance(driver, _SQLiteConnection):
+            return None
+        return driver, self._sqlite or self._compile(conn.dialect)
 
     def _compile(self, dialect: sa.Dialect) -> "_Compiled":
         compiled = self.statement.compile(dialect=dialect, column_keys=list(self._keys) or None)

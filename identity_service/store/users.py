@@ -131,6 +131,17 @@ count = resources.count
 list_page = resources.list_page
 
 
+_REFRESH_EMAILS_KEY = (
+    users.update()
+    .where(
+        _c.tenant_id == sa.bindparam("t"),
+        _c.id == sa.bindparam("i"),
+        _c.version == sa.bindparam("v"),
+    )
+    .values(emails_key=sa.bindparam("k"))
+)
+
+
 def refresh_emails_keys(
     conn: sa.Connection, after: tuple[int, str], limit: int
 ) -> tuple[int, tuple[int, str] | None]:
@@ -152,14 +163,3 @@ def refresh_emails_keys(
         conn.execute(_REFRESH_EMAILS_KEY, stale)
     last = (rows[-1].tenant_id, rows[-1].id) if len(rows) == limit else None
     return len(stale), last
-
-
-_REFRESH_EMAILS_KEY = (
-    users.update()
-    .where(
-        _c.tenant_id == sa.bindparam("t"),
-        _c.id == sa.bindparam("i"),
-        _c.version == sa.bindparam("v"),
-    )
-    .values(emails_key=sa.bindparam("k"))
-)
