@@ -38,6 +38,9 @@ from identity_service.store.engine import Database
 
 # Records read from the log at a time.
 _PAGE = 500
+# Records a stream that had caught up reads after a wake-up, on SQLite on the
+# event loop (see Watch.follow); a fuller page is read again in a thread.
+_CAUGHT_UP_PAGE = 100
 
 Event = Change | Checkpoint
 
@@ -55,10 +58,11 @@ class _Position(Protocol):
     def tenant(self) -> TenantRef | None:
         """The tenant whose commits wake the stream; None: every tenant's."""
 
-    def read(self, conn: sa.Connection, filters: Filters) -> tuple[list[Change], bool]:
-        """The next records, moving the position past them and past the
-        filtered-out records the read saw; and whether more are waiting.
-        CURSOR_EXPIRED when records after the position were pruned."""
+    def read(self, conn: sa.Connection, filters: Filters, limit: int) -> tuple[list[Change], bool]:
+        """The next records, about `limit` at most, moving the position past
+        them and past the filtered-out records the read saw; and whether more
+        are waiting. CURSOR_EXPIRED when records after the position were
+        pruned."""
 
     @property
     def cursor(self) -> str: ...
@@ -73,9 +77,9 @@ class _TenantPosition:
     tenant: TenantRef
     seq: int
 
-    def read(self, conn: sa.Connection, filters: Filters) -> tuple[list[Change], bool]:
+    def read(self, conn: sa.Connection, filters: Filters, limit: int) -> tuple[list[Change], bool]:
         last = store.last_seq(conn, self.tenant)
-        records, self.seq, more = _read_log(conn, self.tenant, self.seq, last, filters)
+        records, self.seq, more = _read_log(conn, self.tenant, self.seq, last, filters, limit)
         return records, more
 
     @property
@@ -92,8 +96,8 @@ class _AllTenantsPosition:
     seqs: dict[int, int] = field(default_factory=dict)
     tenant: None = None
 
-    def read(self, conn: sa.Connection, filters: Filters) -> tuple[list[Change], bool]:
-        """Up to about a page, from the tenants whose log moved, by tenant
+    def read(self, conn: sa.Connection, filters: Filters, limit: int) -> tuple[list[Change], bool]:
+        """Up to about `limit`, from the tenants whose log moved, by tenant
         id; a tenant's records stay in order, tenants interleave."""
         records: list[Change] = []
         full = False
@@ -101,9 +105,9 @@ class _AllTenantsPosition:
             after = self.seqs.get(tenant.id, 0)
             if last <= after:
                 continue
-            if len(records) >= _PAGE:
+            if len(records) >= limit:
                 return records, True
-            page, self.seqs[tenant.id], more = _read_log(conn, tenant, after, last, filters)
+            page, self.seqs[tenant.id], more = _read_log(conn, tenant, after, last, filters, limit)
             records += page
             full = full or more
         return records, full
@@ -114,7 +118,7 @@ class _AllTenantsPosition:
 
 
 def _read_log(
-    conn: sa.Connection, tenant: TenantRef, after: int, last: int, filters: Filters
+    conn: sa.Connection, tenant: TenantRef, after: int, last: int, filters: Filters, limit: int
 ) -> tuple[list[Change], int, bool]:
     """A page of one log after `after`, the position it reaches (its last
     record when the page is full, else `last`, the log's end as this read
@@ -126,11 +130,11 @@ def _read_log(
         conn,
         tenant,
         after=after,
-        limit=_PAGE,
+        limit=limit,
         resource_types=filters.resource_types,
         kinds=filters.kinds,
     )
-    if len(page) == _PAGE:
+    if len(page) == limit:
         return page, page[-1].seq, True
     # Records after `last` that committed since it was read may be in the page.
     return page, max(last, page[-1].seq) if page else last, False
@@ -141,6 +145,7 @@ class Watch:
         self._db = db
         self._feed = feed
         self._checkpoint_seconds = checkpoint_seconds
+        self._inline_reads = not db.is_postgresql
         # Credential id -> when its last recheck passed (event loop time).
         self._rechecked: dict[str, float] = {}
 
@@ -157,7 +162,15 @@ class Watch:
 
         The log is read only when the feed wakes the stream: an idle stream's
         checkpoint costs no query, and its time is when the log was last seen
-        at its position (by the stream, or by the feed's poller)."""
+        at its position (by the stream, or by the feed's poller).
+
+        The backlog, and what follows a full page, is read in a worker
+        thread. Once the stream has caught up, a wake-up finds the few
+        records of the commits since the last read: on SQLite that read is
+        a lookup and runs on the event loop, as other lookups do (decision
+        0011). In a thread, each row the driver stepped through had to win
+        the interpreter lock back from the loop (up to 5 ms each time), and
+        a 20-row read took up to 80 ms under a write load (decision 0014)."""
         require(caller, Scope.WATCH)
         position = await asyncio.to_thread(self._start, caller, slug, start_cursor)
         every_batch = position.tenant is None
@@ -165,12 +178,19 @@ class Watch:
             loop = asyncio.get_running_loop()
             checkpoint_due = loop.time()  # the first once the backlog is sent
             woken = True  # the backlog
+            caught_up = False
             read_at = now()
             while True:
                 if woken:
                     wake.clear()
                     read_at = now()
-                    records, more = await asyncio.to_thread(self._read, position, filters)
+                    if caught_up and self._inline_reads:
+                        records, more = self._read(position, filters, _CAUGHT_UP_PAGE)
+                    else:
+                        records, more = await asyncio.to_thread(
+                            self._read, position, filters, _PAGE
+                        )
+                    caught_up = not more
                     for change in records:
                         yield change
                     if self._feed.closing:
@@ -215,6 +235,6 @@ class Watch:
                 return _TenantPosition(tenant, store.last_seq(conn, tenant))
             return _TenantPosition(tenant, decode_cursor(start_cursor, tenant.id))
 
-    def _read(self, position: _Position, filters: Filters) -> tuple[list[Change], bool]:
+    def _read(self, position: _Position, filters: Filters, limit: int) -> tuple[list[Change], bool]:
         with self._db.read() as conn:
-            return position.read(conn, filters)
+            return position.read(conn, filters, limit)
