@@ -8,10 +8,8 @@ from typing import Any
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from grpc_status import rpc_status
 from identity.v1 import (
     change_service_pb2,
     change_service_pb2_grpc,
@@ -23,7 +21,14 @@ from identity.v1 import (
 from identity_service.store.engine import Database
 from tests.changes.streams import Stream
 from tests.conftest import ServerThread
-from tests.helpers import Metadata, TenantAccess, error_info, new_credential, new_tenant
+from tests.helpers import (
+    Metadata,
+    TenantAccess,
+    error_info,
+    new_credential,
+    new_tenant,
+    retry_delay,
+)
 
 # Small enough to exhaust in a test, fast enough that the wait is short.
 BURST = 3
@@ -74,18 +79,6 @@ def _refused(call: Callable[[], object]) -> grpc.RpcError:
     return raised.value
 
 
-def _retry_delay(error: grpc.RpcError) -> float:
-    """Seconds of the google.rpc.RetryInfo detail of a failed call."""
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    assert status is not None
-    for detail in status.details:
-        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-            info = error_details_pb2.RetryInfo()
-            detail.Unpack(info)
-            return float(info.retry_delay.ToTimedelta().total_seconds())
-    raise AssertionError("the status carries no RetryInfo")
-
-
 def _exhaust(users: user_service_pb2_grpc.UserServiceStub, tenant: TenantAccess) -> grpc.RpcError:
     """Spend the burst, then return the refusal of the call after it."""
     for _ in range(BURST):
@@ -105,7 +98,7 @@ def test_a_call_past_the_burst_is_resource_exhausted_with_retry_info(
     info = error_info(error)
     assert (info.reason, info.domain) == ("RATE_LIMITED", "roster.identity.v1")
     assert info.metadata["bucket"] == limited
-    assert 0 < _retry_delay(error) <= 1 / PER_SECOND + 0.001
+    assert 0 < retry_delay(error) <= 1 / PER_SECOND + 0.001
 
 
 @pytest.mark.parametrize("limited", ["tenant", "credential"])
@@ -114,7 +107,7 @@ def test_waiting_the_retry_delay_lets_the_next_call_through(
 ) -> None:
     """The wait in RetryInfo is enough: the call after it is served."""
     users = _users(channels, limited)
-    time.sleep(_retry_delay(_exhaust(users, tenant)))
+    time.sleep(retry_delay(_exhaust(users, tenant)))
 
     assert _list(users, tenant, tenant.metadata).users == []
 
@@ -172,7 +165,7 @@ def test_a_refused_create_creates_nothing(
     for index in range(BURST):
         _create(users, tenant, f"user-{index}")
     error = _refused(lambda: _create(users, tenant, "refused"))
-    time.sleep(_retry_delay(error))
+    time.sleep(retry_delay(error))
 
     listed = _list(users, tenant, tenant.metadata).users
     assert sorted(u.user_name for u in listed) == [f"user-{i}" for i in range(BURST)]

@@ -16,10 +16,11 @@ from scim_facade.errors import ERROR_SCHEMA
 from scim_facade.settings import Settings
 from tests.conftest import ServerThread
 from tests.facade.conftest import SCIM_JSON
-from tests.helpers import TenantAccess, new_tenant
+from tests.helpers import TenantAccess, new_credential, new_tenant
 
 BURST = 3
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 LIMITS = {
     # Four calls a second: a refusal's wait is under a second.
     "quick": {"rate_limit_credential_per_second": 4.0, "rate_limit_credential_burst": BURST},
@@ -122,3 +123,30 @@ def test_another_tenant_is_not_limited(
     other = new_tenant(db)
 
     assert _list(facades["quick"], other).status_code == 200
+
+
+def test_bulk_operations_past_the_limit_answer_429_each(
+    facades: dict[str, TestClient], db: Database, tenant: TenantAccess
+) -> None:
+    """RFC 7644 §3.7.3: each operation of a Bulk request is one call and
+    has its own status; those past the limit are 429 and created nothing."""
+    operations = [
+        {
+            "method": "POST",
+            "path": "/Users",
+            "bulkId": f"b{index}",
+            "data": {"schemas": [USER_SCHEMA], "userName": f"bulk-{index}"},
+        }
+        for index in range(3)
+    ]
+    request = {"schemas": [BULK_REQUEST], "Operations": operations}
+    answer = facades["slow"].post("/scim/v2/Bulk", json=request, headers=_headers(tenant))
+    reader = TenantAccess(tenant.slug, new_credential(db, tenant.slug, ("read",)))
+
+    listed = _list(facades["slow"], reader).json()["Resources"]
+
+    assert answer.status_code == 200
+    results = answer.json()["Operations"]
+    assert [r["status"] for r in results] == ["201", "429", "429"]
+    assert results[1]["response"]["status"] == "429"
+    assert [u["userName"] for u in listed] == ["bulk-0"]
