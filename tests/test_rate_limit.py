@@ -177,7 +177,8 @@ def test_a_watch_stream_counts_once_however_many_messages_it_carries(
     channels: dict[str, grpc.Channel], db: Database, tenant: TenantAccess
 ) -> None:
     """A WatchChanges stream takes one token when it opens; its checkpoints
-    take none (burst 2: the stream, then one call, then a refusal)."""
+    take none (burst 2: the stream, then one call, then refusals, of a new
+    stream too)."""
     secret = new_credential(db, tenant.slug, ("read", "watch"))
     md = (("authorization", f"Bearer {secret}"),)
     stub = change_service_pb2_grpc.ChangeServiceStub(channels["slow"])
@@ -187,9 +188,11 @@ def test_a_watch_stream_counts_once_however_many_messages_it_carries(
         users = _users(channels, "slow")
         _list(users, tenant, md)
         error = _refused(lambda: _list(users, tenant, md))
+    refused_stream = _refused(lambda: list(stub.WatchChanges(request, metadata=md, timeout=5)))
 
     assert len(checkpoints) == 3
     assert error_info(error).reason == "RATE_LIMITED"
+    assert error_info(refused_stream).reason == "RATE_LIMITED"
 
 
 def test_health_and_reflection_are_not_limited(

@@ -99,31 +99,31 @@ class RateLimiter:
     def __init__(
         self, tenant: Rate, credential: Rate, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._kinds = [
-            (name, Buckets(rate))
+        self._buckets = {
+            name: Buckets(rate)
             for name, rate in (("tenant", tenant), ("credential", credential))
             if rate.enabled
-        ]
+        }
         self._clock = clock
 
     def admit(self, method: str, caller: Caller) -> None:
         """Take one token from each of the caller's buckets, or raise
         RateLimited (taking none) when any of them is empty; its wait is the
         longest, so the call after it finds every bucket holding a token."""
-        if not self._kinds or method.startswith(UNLIMITED_PREFIXES):
+        if not self._buckets or method.startswith(UNLIMITED_PREFIXES):
             return
         now = self._clock()
-        held = [(n, b, key) for n, b in self._kinds if (key := _key(n, caller)) is not None]
-        waits = {name: (buckets.wait(key, now), buckets.rate) for name, buckets, key in held}
-        name = max(waits, key=lambda n: waits[n][0], default=None)
-        if name is not None and (wait := waits[name][0]) > 0:
+        held = [(name, key) for name in self._buckets if (key := _key(name, caller)) is not None]
+        wait, name = max(((self._buckets[n].wait(key, now), n) for n, key in held), default=(0, ""))
+        if wait > 0:
             raise RateLimited(
-                f"rate limit of the {name} exceeded ({waits[name][1]}): retry in {wait:.3g}s",
+                f"rate limit of the {name} exceeded ({self._buckets[name].rate}): "
+                f"retry in {wait:g}s",
                 bucket=name,
                 retry_after=wait,
             )
-        for _, buckets, key in held:
-            buckets.take(key)
+        for name, key in held:
+            self._buckets[name].take(key)
 
 
 def _key(kind: str, caller: Caller) -> str | None:
