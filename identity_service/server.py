@@ -165,7 +165,8 @@ async def start(settings: Settings, db: Database) -> Running:
     returns; with port 0 in `settings.listen`, `Running.port` is the real one."""
     access = Access(db, remember_seconds=settings.auth_cache_seconds)
     server = grpc.aio.server(
-        interceptors=servicers.interceptors(access), options=server_options(settings)
+        interceptors=servicers.interceptors(access, rate_limiter(settings)),
+        options=server_options(settings),
     )
     feed = Feed(db, poll_seconds=settings.watch_poll_seconds)
     watch = Watch(db, feed, checkpoint_seconds=settings.watch_checkpoint_seconds)
@@ -284,6 +285,16 @@ def server_options(settings: Settings) -> list[tuple[str, int]]:
             ("grpc.max_connection_age_grace_ms", _ms(settings.max_connection_age_grace_seconds)),
         ]
     return options
+
+
+def rate_limiter(settings: Settings) -> servicers.RateLimiter:
+    """Token buckets per tenant and per credential, in this process (decision 0018)."""
+    return servicers.RateLimiter(
+        servicers.Rate(settings.rate_limit_tenant_per_second, settings.rate_limit_tenant_burst),
+        servicers.Rate(
+            settings.rate_limit_credential_per_second, settings.rate_limit_credential_burst
+        ),
+    )
 
 
 def _ms(seconds: float) -> int:

@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     # The server pings every connection idle this long (with or without
     # calls), closing it when the ping is not answered within 20 s.
     keepalive_seconds: float = Field(default=60.0, gt=0, le=_MAX_GRPC_SECONDS)
+    # Rate limits (decision 0018): calls per second sustained and at once,
+    # per tenant and per credential, in each process (0 per second: no
+    # limit). Over a limit a call is RESOURCE_EXHAUSTED with RetryInfo.
+    rate_limit_tenant_per_second: float = Field(default=200.0, ge=0)
+    rate_limit_tenant_burst: int = Field(default=400, ge=1)
+    rate_limit_credential_per_second: float = Field(default=100.0, ge=0)
+    rate_limit_credential_burst: int = Field(default=200, ge=1)
 
     @field_validator("listen")
     @classmethod

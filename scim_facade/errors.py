@@ -1,6 +1,7 @@
 """SCIM errors (RFC 7644 §3.12) and the one table that turns identity_service's
 gRPC statuses into them."""
 
+import math
 from dataclasses import dataclass
 
 import grpc
@@ -8,7 +9,8 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
-# identity_service unreachable or overloaded: try again after this many seconds.
+# identity_service unreachable or overloaded: try again after this many
+# seconds, unless its status carries a RetryInfo (a rate limit's wait).
 RETRY_AFTER_SECONDS = 5
 
 
@@ -70,6 +72,7 @@ _BY_REASON: dict[str, _Mapped] = {
     "GROUP_NAME_TAKEN": _Mapped(409, "uniqueness"),
     "ETAG_MISMATCH": _Mapped(412),
     "TOO_MANY_ITEMS": _Mapped(413),
+    "RATE_LIMITED": _Mapped(429),
     "INVALID_CREDENTIAL": _Mapped(401),
     "MISSING_SCOPE": _Mapped(403),
     "TENANT_SUSPENDED": _Mapped(403),
@@ -90,24 +93,33 @@ _BY_CODE: dict[grpc.StatusCode, _Mapped] = {
 }
 
 
-def _reason(error: grpc.aio.AioRpcError) -> str:
+def _details(error: grpc.aio.AioRpcError) -> tuple[str, int]:
+    """The ErrorInfo reason ("" without one) and the RetryInfo wait in whole
+    seconds, rounded up (RETRY_AFTER_SECONDS without one) of a failed call."""
+    reason, retry_after = "", RETRY_AFTER_SECONDS
     status = rpc_status.from_call(error)  # type: ignore[arg-type]
     for detail in status.details if status else ():
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
             info = error_details_pb2.ErrorInfo()
             detail.Unpack(info)
-            return str(info.reason)
-    return ""
+            reason = str(info.reason)
+        elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            retry = error_details_pb2.RetryInfo()
+            detail.Unpack(retry)
+            # RFC 9110 §10.2.3: Retry-After is whole seconds; never 0.
+            retry_after = max(1, math.ceil(retry.retry_delay.ToTimedelta().total_seconds()))
+    return reason, retry_after
 
 
 def from_grpc(error: grpc.aio.AioRpcError) -> ScimError:
     """The SCIM error for a failed identity_service call."""
-    mapped = _BY_REASON.get(_reason(error)) or _BY_CODE.get(error.code(), _Mapped(500))
+    reason, retry_after = _details(error)
+    mapped = _BY_REASON.get(reason) or _BY_CODE.get(error.code(), _Mapped(500))
     detail = error.details() or error.code().name
     if mapped.status == 401:
         return unauthorized(detail)
     if mapped.status in (429, 503):
-        retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        retry = {"Retry-After": str(retry_after)}
         reason = detail if mapped.status == 429 else "identity service unavailable; retry later"
         return ScimError(mapped.status, reason, headers=retry)
     if mapped.status == 500:

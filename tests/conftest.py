@@ -38,7 +38,14 @@ class ServerThread:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
         # Change streams checkpoint often, so tests see idle streams' checkpoints.
-        settings = {"watch_checkpoint_seconds": 0.5, **settings}
+        # No rate limits unless a test sets them (tests/test_rate_limit.py):
+        # property tests and fuzzers call one tenant faster than an IdP would.
+        settings = {
+            "watch_checkpoint_seconds": 0.5,
+            "rate_limit_tenant_per_second": 0,
+            "rate_limit_credential_per_second": 0,
+            **settings,
+        }
         configured = Settings(database_url=database_url, listen="127.0.0.1:0", **settings)
         self.running = self._call(server_module.start(configured, db))
 

@@ -2,8 +2,10 @@
 
 import uuid
 from dataclasses import dataclass
+from typing import TypeVar
 
 import grpc
+from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from identity.v1 import (
@@ -17,6 +19,7 @@ from identity_service.service.tenants import OPERATOR, Credentials, Tenants
 from identity_service.store.engine import Database
 
 Metadata = tuple[tuple[str, str], ...]
+Detail = TypeVar("Detail", bound=Message)
 
 
 @dataclass(frozen=True)
@@ -58,25 +61,37 @@ def new_credential(db: Database, slug: str | None, scopes: tuple[str, ...]) -> s
     return secret
 
 
-def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo:
-    """The ErrorInfo detail of a failed call's rich status."""
+def _detail(error: grpc.RpcError, kind: type[Detail]) -> Detail | None:
+    """The detail of type `kind` of a failed call's rich status, if it has one."""
     status = rpc_status.from_call(error)  # type: ignore[arg-type]
     assert status is not None, "the error carries no google.rpc.Status"
     for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return info
-    raise AssertionError("the status carries no ErrorInfo")
+        if detail.Is(kind.DESCRIPTOR):
+            found = kind()
+            detail.Unpack(found)
+            return found
+    return None
+
+
+def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo:
+    """The ErrorInfo detail of a failed call's rich status."""
+    info = _detail(error, error_details_pb2.ErrorInfo)
+    if info is None:
+        raise AssertionError("the status carries no ErrorInfo")
+    return info
 
 
 def field_violations(error: grpc.RpcError) -> dict[str, str]:
     """Field -> description from the BadRequest detail of a failed call."""
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    assert status is not None
-    for detail in status.details:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad_request = error_details_pb2.BadRequest()
-            detail.Unpack(bad_request)
-            return {v.field: v.description for v in bad_request.field_violations}
-    return {}
+    bad_request = _detail(error, error_details_pb2.BadRequest)
+    if bad_request is None:
+        return {}
+    return {v.field: v.description for v in bad_request.field_violations}
+
+
+def retry_delay(error: grpc.RpcError) -> float:
+    """Seconds of the RetryInfo detail of a failed call (google.rpc.RetryInfo)."""
+    info = _detail(error, error_details_pb2.RetryInfo)
+    if info is None:
+        raise AssertionError("the status carries no RetryInfo")
+    return float(info.retry_delay.ToTimedelta().total_seconds())

@@ -21,6 +21,8 @@ class DomainError(Exception):
 
     code = "INTERNAL"
     reason = "ERROR_REASON_UNSPECIFIED"
+    # Seconds after which the same call may succeed (google.rpc.RetryInfo).
+    retry_after: float | None = None
 
     def __init__(
         self,
@@ -168,3 +170,15 @@ class TooManyItems(DomainError):
     @classmethod
     def over(cls, what: str, limit: int) -> "TooManyItems":
         return cls(f"at most {limit} {what} per request", metadata={"limit": str(limit)})
+
+
+class RateLimited(DomainError):
+    """The caller's tenant or credential is over its rate limit; the call
+    did nothing and may succeed after `retry_after` seconds."""
+
+    code = "RESOURCE_EXHAUSTED"
+    reason = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, bucket: str, retry_after: float) -> None:
+        super().__init__(message, metadata={"bucket": bucket})
+        self.retry_after = retry_after

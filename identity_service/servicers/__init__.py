@@ -27,12 +27,16 @@ from identity_service.servicers.changes import ChangeServicer
 from identity_service.servicers.groups import GroupServicer
 from identity_service.servicers.interceptor import Interceptor
 from identity_service.servicers.lanes import Lanes
+from identity_service.servicers.ratelimit import Rate, RateLimiter
 from identity_service.servicers.users import UserServicer
 from identity_service.store.engine import Database
 
 
-def interceptors(access: Access) -> "list[grpc.aio.ServerInterceptor[Any, Any]]":
-    return [Interceptor(access)]
+def interceptors(
+    access: Access, limiter: RateLimiter | None = None
+) -> "list[grpc.aio.ServerInterceptor[Any, Any]]":
+    """The server's interceptors; without a `limiter`, calls are not rate limited."""
+    return [Interceptor(access, limiter or RateLimiter(Rate(0, 1), Rate(0, 1)))]
 
 
 def add_to_server(server: grpc.aio.Server, db: Database, watch: Watch, lanes: Lanes) -> list[str]:
@@ -62,4 +66,4 @@ def add_to_server(server: grpc.aio.Server, db: Database, watch: Watch, lanes: La
     ]
 
 
-__all__ = ["Lanes", "add_to_server", "interceptors"]
+__all__ = ["Lanes", "Rate", "RateLimiter", "add_to_server", "interceptors"]

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import contextvars
 import dataclasses
+import datetime
 import inspect
 import logging
 import time
@@ -13,13 +14,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeAlias
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from identity_service.domain.errors import DomainError, InvalidCredential
 from identity_service.domain.models import Caller, Origin
 from identity_service.service.access import Access
+from identity_service.servicers.ratelimit import RateLimiter
 
 ERROR_DOMAIN = "roster.identity.v1"
 # Health checks answer without a credential: orchestrators and load balancers call them.
@@ -58,7 +61,11 @@ def rich_status(error: DomainError) -> status_pb2.Status:
     info = error_details_pb2.ErrorInfo(
         reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata
     )
-    details = [info]
+    details: list[Message] = [info]
+    if error.retry_after is not None:
+        delay = duration_pb2.Duration()
+        delay.FromTimedelta(datetime.timedelta(seconds=error.retry_after))
+        details.append(error_details_pb2.RetryInfo(retry_delay=delay))
     if error.violations:
         details.append(
             error_details_pb2.BadRequest(
@@ -113,8 +120,9 @@ _HANDLER_KINDS = (
 
 
 class Interceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
-    def __init__(self, access: Access) -> None:
+    def __init__(self, access: Access, limiter: RateLimiter) -> None:
         self._access = access
+        self._limiter = limiter
         # method -> its wrapped handler: the services are fixed once the
         # server starts, so each method is wrapped once, not on every call.
         self._handlers: dict[str, Handler] = {}
@@ -179,6 +187,8 @@ class Interceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             if origin is not None:
                 who = dataclasses.replace(who, origin=origin)
             tenant = who.tenant_slug or "platform"
+            # Once per call: a stream counts when it opens, not per message.
+            self._limiter.admit(method, who)
             token = _caller.set(who)
             try:
                 yield

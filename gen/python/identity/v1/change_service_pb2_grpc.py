@@ -32,6 +32,7 @@ class ChangeServiceStub:
     follows every tenant's log with WatchChanges on "tenants/-".
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED).
     """
 
@@ -60,6 +61,7 @@ class ChangeServiceServicer:
     follows every tenant's log with WatchChanges on "tenants/-".
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED).
     """
 
@@ -130,6 +132,7 @@ class ChangeService:
     follows every tenant's log with WatchChanges on "tenants/-".
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED).
     """
 

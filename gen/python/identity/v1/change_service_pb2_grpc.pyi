@@ -33,6 +33,7 @@ class ChangeServiceStub:
     follows every tenant's log with WatchChanges on "tenants/-".
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED).
     """
 
@@ -80,6 +81,7 @@ class ChangeServiceAsyncStub(ChangeServiceStub):
     follows every tenant's log with WatchChanges on "tenants/-".
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED).
     """
 
@@ -123,6 +125,7 @@ class ChangeServiceServicer(metaclass=_abc_1.ABCMeta):
     follows every tenant's log with WatchChanges on "tenants/-".
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED).
     """
 

@@ -32,6 +32,7 @@ class CredentialServiceStub:
     every tenant's and the platform's own.
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED). A credential of another
     tenant is NOT_FOUND.
     """
@@ -70,6 +71,7 @@ class CredentialServiceServicer:
     every tenant's and the platform's own.
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED). A credential of another
     tenant is NOT_FOUND.
     """
@@ -141,6 +143,7 @@ class CredentialService:
     every tenant's and the platform's own.
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED). A credential of another
     tenant is NOT_FOUND.
     """

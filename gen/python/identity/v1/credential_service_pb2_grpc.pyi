@@ -33,6 +33,7 @@ class CredentialServiceStub:
     every tenant's and the platform's own.
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED). A credential of another
     tenant is NOT_FOUND.
     """
@@ -60,6 +61,7 @@ class CredentialServiceAsyncStub(CredentialServiceStub):
     every tenant's and the platform's own.
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED). A credential of another
     tenant is NOT_FOUND.
     """
@@ -83,6 +85,7 @@ class CredentialServiceServicer(metaclass=_abc_1.ABCMeta):
     every tenant's and the platform's own.
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED). A credential of another
     tenant is NOT_FOUND.
     """

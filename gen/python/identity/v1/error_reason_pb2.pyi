@@ -91,6 +91,12 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """RESOURCE_EXHAUSTED: the request carries more items than the server
     accepts in one call (ErrorInfo.metadata["limit"] gives the limit).
     """
+    ERROR_REASON_RATE_LIMITED: _ErrorReason.ValueType  # 61
+    """RESOURCE_EXHAUSTED: the caller's tenant or credential made more calls
+    than its rate limit allows; nothing was done. google.rpc.RetryInfo gives
+    the wait after which the next call is let through, and
+    ErrorInfo.metadata["bucket"] names the limit ("tenant" or "credential").
+    """
     ERROR_REASON_SHUTTING_DOWN: _ErrorReason.ValueType  # 70
     """UNAVAILABLE: the server is shutting down; retry on another replica (a
     WatchChanges stream resumes from its last checkpoint).
@@ -175,6 +181,12 @@ continue from the cursor that list returns.
 ERROR_REASON_TOO_MANY_ITEMS: ErrorReason.ValueType  # 60
 """RESOURCE_EXHAUSTED: the request carries more items than the server
 accepts in one call (ErrorInfo.metadata["limit"] gives the limit).
+"""
+ERROR_REASON_RATE_LIMITED: ErrorReason.ValueType  # 61
+"""RESOURCE_EXHAUSTED: the caller's tenant or credential made more calls
+than its rate limit allows; nothing was done. google.rpc.RetryInfo gives
+the wait after which the next call is let through, and
+ErrorInfo.metadata["bucket"] names the limit ("tenant" or "credential").
 """
 ERROR_REASON_SHUTTING_DOWN: ErrorReason.ValueType  # 70
 """UNAVAILABLE: the server is shutting down; retry on another replica (a

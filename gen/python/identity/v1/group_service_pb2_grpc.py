@@ -32,6 +32,7 @@ class GroupServiceStub:
     changes "write" or "scim".
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED), INVALID_ARGUMENT
     (INVALID_FIELD) for a malformed resource name. A resource of another tenant
     is NOT_FOUND, exactly as a missing one. "tenants/-" stands for the caller's
@@ -125,6 +126,7 @@ class GroupServiceServicer:
     changes "write" or "scim".
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED), INVALID_ARGUMENT
     (INVALID_FIELD) for a malformed resource name. A resource of another tenant
     is NOT_FOUND, exactly as a missing one. "tenants/-" stands for the caller's
@@ -336,6 +338,7 @@ class GroupService:
     changes "write" or "scim".
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED), INVALID_ARGUMENT
     (INVALID_FIELD) for a malformed resource name. A resource of another tenant
     is NOT_FOUND, exactly as a missing one. "tenants/-" stands for the caller's

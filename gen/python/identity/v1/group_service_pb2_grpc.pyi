@@ -33,6 +33,7 @@ class GroupServiceStub:
     changes "write" or "scim".
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED), INVALID_ARGUMENT
     (INVALID_FIELD) for a malformed resource name. A resource of another tenant
     is NOT_FOUND, exactly as a missing one. "tenants/-" stands for the caller's
@@ -121,6 +122,7 @@ class GroupServiceAsyncStub(GroupServiceStub):
     changes "write" or "scim".
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED), INVALID_ARGUMENT
     (INVALID_FIELD) for a malformed resource name. A resource of another tenant
     is NOT_FOUND, exactly as a missing one. "tenants/-" stands for the caller's
@@ -205,6 +207,7 @@ class GroupServiceServicer(metaclass=_abc_1.ABCMeta):
     changes "write" or "scim".
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED), INVALID_ARGUMENT
     (INVALID_FIELD) for a malformed resource name. A resource of another tenant
     is NOT_FOUND, exactly as a missing one. "tenants/-" stands for the caller's

@@ -31,6 +31,7 @@ class TenantServiceStub:
     except GetTenant, which a tenant's own "admin" credential may call too.
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE).
     """
 
@@ -72,6 +73,7 @@ class TenantServiceServicer:
     except GetTenant, which a tenant's own "admin" credential may call too.
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE).
     """
 
@@ -153,6 +155,7 @@ class TenantService:
     except GetTenant, which a tenant's own "admin" credential may call too.
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE).
     """
 

@@ -32,6 +32,7 @@ class TenantServiceStub:
     except GetTenant, which a tenant's own "admin" credential may call too.
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE).
     """
 
@@ -60,6 +61,7 @@ class TenantServiceAsyncStub(TenantServiceStub):
     except GetTenant, which a tenant's own "admin" credential may call too.
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE).
     """
 
@@ -84,6 +86,7 @@ class TenantServiceServicer(metaclass=_abc_1.ABCMeta):
     except GetTenant, which a tenant's own "admin" credential may call too.
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE).
     """
 

@@ -31,6 +31,7 @@ class UserServiceStub:
     reads need the "read" or "scim" scope, changes "write" or "scim".
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED), INVALID_ARGUMENT
     (INVALID_FIELD) for a malformed resource name. A resource of another tenant
     is NOT_FOUND, exactly as a missing one.
@@ -97,6 +98,7 @@ class UserServiceServicer:
     reads need the "read" or "scim" scope, changes "write" or "scim".
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED), INVALID_ARGUMENT
     (INVALID_FIELD) for a malformed resource name. A resource of another tenant
     is NOT_FOUND, exactly as a missing one.
@@ -246,6 +248,7 @@ class UserService:
     reads need the "read" or "scim" scope, changes "write" or "scim".
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED), INVALID_ARGUMENT
     (INVALID_FIELD) for a malformed resource name. A resource of another tenant
     is NOT_FOUND, exactly as a missing one.

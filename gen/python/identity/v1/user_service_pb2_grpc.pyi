@@ -32,6 +32,7 @@ class UserServiceStub:
     reads need the "read" or "scim" scope, changes "write" or "scim".
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED), INVALID_ARGUMENT
     (INVALID_FIELD) for a malformed resource name. A resource of another tenant
     is NOT_FOUND, exactly as a missing one.
@@ -94,6 +95,7 @@ class UserServiceAsyncStub(UserServiceStub):
     reads need the "read" or "scim" scope, changes "write" or "scim".
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED), INVALID_ARGUMENT
     (INVALID_FIELD) for a malformed resource name. A resource of another tenant
     is NOT_FOUND, exactly as a missing one.
@@ -152,6 +154,7 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
     reads need the "read" or "scim" scope, changes "write" or "scim".
 
     Errors common to every method: UNAUTHENTICATED (INVALID_CREDENTIAL),
+    RESOURCE_EXHAUSTED (RATE_LIMITED, with a google.rpc.RetryInfo giving the wait),
     PERMISSION_DENIED (MISSING_SCOPE, TENANT_SUSPENDED), INVALID_ARGUMENT
     (INVALID_FIELD) for a malformed resource name. A resource of another tenant
     is NOT_FOUND, exactly as a missing one.
