@@ -58,7 +58,9 @@ def _cli(url: str, *args: str) -> str:
 @asynccontextmanager
 async def roster(seeded: Seeded) -> AsyncIterator[System]:
     """identity_service serving the seeded database, and the facade in
-    front of it, each in a process of its own at its default settings."""
+    front of it, each in a process of its own at its default settings, but
+    for the rate limits: the load generator is one runaway client by design,
+    and scim2-server limits nothing."""
     secret = _cli(seeded.url, "credentials", "create", "--tenant", TENANT, "--scopes", "scim")
     watch = _cli(seeded.url, "credentials", "create", "--tenant", TENANT, "--scopes", "watch")
     target = f"127.0.0.1:{processes.free_port()}"
@@ -68,7 +70,13 @@ async def roster(seeded: Seeded) -> AsyncIterator[System]:
         *(*_FACADE, "serve", "--listen", f"127.0.0.1:{facade_port}"),
         *("--identity-target", target, "--log-level", "WARNING"),
     ]
-    quiet = processes.environment({"ROSTER_LOG_LEVEL": "WARNING"})
+    quiet = processes.environment(
+        {
+            "ROSTER_LOG_LEVEL": "WARNING",
+            "ROSTER_RATE_LIMIT_TENANT_PER_SECOND": "0",
+            "ROSTER_RATE_LIMIT_CREDENTIAL_PER_SECOND": "0",
+        }
+    )
     async with AsyncExitStack() as stack:
         identity = await stack.enter_async_context(
             processes.started(
