@@ -41,7 +41,7 @@ def bearer(secret: str) -> Metadata:
     return (("authorization", f"Bearer {secret}"),)
 
 
-def _token(payload: dict[str, object]) -> str:
+def shaped_token(payload: dict[str, object]) -> str:
     """A page token or change cursor of the server's shape (base64 JSON)."""
     raw = json.dumps(payload, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -74,7 +74,7 @@ class Ids:
         """Values of the same shapes that exist nowhere: tokens of a query
         and cursors of a tenant nobody has."""
         uuids = [str(uuid.uuid4()) for _ in range(6)]
-        tokens = [_token({"q": uuid.uuid4().hex[:24], "k": ["x", 1]}) for _ in range(5)]
+        tokens = [shaped_token({"q": uuid.uuid4().hex[:24], "k": ["x", 1]}) for _ in range(5)]
         return Ids(
             user=uuids[0],
             deactivated_user=uuids[1],
@@ -92,7 +92,7 @@ class Ids:
             members_token=tokens[2],
             credentials_token=tokens[3],
             changes_token=tokens[4],
-            cursor=_token({"t": 2**40 + uuid.uuid4().int % 2**20, "s": 1}),
+            cursor=shaped_token({"t": 2**40 + uuid.uuid4().int % 2**20, "s": 1}),
         )
 
 
