@@ -94,6 +94,9 @@ CASES: dict[str, Case] = {
     "ListUsers own, filter userName": lambda a, n: _list_users(
         a, f'userName eq "{n.ids.user_name}"'
     ),
+    "ListUsers own, filter groups": lambda a, n: _list_users(
+        a, f'groups[value eq "{n.ids.group}"]'
+    ),
     "ListUsers own, filter externalId": lambda a, n: _list_users(
         a, f'externalId eq "{n.ids.external_id}"'
     ),
@@ -222,6 +225,13 @@ CASES: dict[str, Case] = {
     ),
     "RevokeCredential platform name": lambda a, n: a.stubs.credentials.RevokeCredential(
         C.RevokeCredentialRequest(name=f"credentials/{n.ids.credential}"), metadata=a.metadata
+    ),
+    "ListCredentials platform parent": lambda a, n: a.stubs.credentials.ListCredentials(
+        C.ListCredentialsRequest(parent=""), metadata=a.metadata
+    ),
+    "CreateCredential platform parent": lambda a, n: a.stubs.credentials.CreateCredential(
+        C.CreateCredentialRequest(credential=credential_pb2.Credential(scopes=["admin"])),
+        metadata=a.metadata,
     ),
     "ListCredentials": lambda a, n: a.stubs.credentials.ListCredentials(
         C.ListCredentialsRequest(parent=n.parent, show_revoked=True), metadata=a.metadata

@@ -54,6 +54,7 @@ EXPECTED: dict[str, dict[str, tuple[str, str]]] = {
     "ListUsers own, filter id": {"theirs": OK},
     "ListUsers own, filter deleted id": {"theirs": OK},
     "ListUsers own, filter userName": {"theirs": OK},
+    "ListUsers own, filter groups": {"theirs": OK},
     "ListUsers own, filter externalId": {"theirs": OK},
     "BatchGetUsers": EVERY_FORM,
     "BatchGetUsers own parent": {"theirs": INVALID_FIELD, "ours": NOT_FOUND, "alias": NOT_FOUND},
@@ -94,6 +95,9 @@ EXPECTED: dict[str, dict[str, tuple[str, str]]] = {
     "RevokeCredential": EVERY_FORM,
     "RevokeCredential platform name": {"theirs": NOT_FOUND},
     "ListCredentials": {"theirs": NOT_FOUND},
+    # Platform credentials are no tenant's: a tenant admin neither lists nor creates them.
+    "ListCredentials platform parent": {"theirs": NOT_FOUND},
+    "CreateCredential platform parent": {"theirs": MISSING_SCOPE},
     "CreateCredential": {"theirs": NOT_FOUND},
     "GetTenant": {"theirs": NOT_FOUND},
     # Only a platform credential manages tenants, whichever tenant is named.
@@ -196,6 +200,8 @@ _PLATFORM_ONLY = {
     "ResumeTenant",
     "CreateTenant",
     "ListTenants",
+    "ListCredentials platform parent",
+    "CreateCredential platform parent",
 }
 
 

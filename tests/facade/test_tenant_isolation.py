@@ -152,6 +152,10 @@ CASES: dict[str, tuple[Case, int]] = {
         lambda v, own: _get(f'/Users?filter=emails.value eq "{v.email}"'),
         200,
     ),
+    "GET /Users filter groups": (
+        lambda v, own: _get(f'/Users?filter=groups[value eq "{v.group}"]'),
+        200,
+    ),
     "POST /Users/.search": (
         lambda v, own: ("POST", "/Users/.search", _search(f'userName eq "{v.user_name}"'), {}),
         200,
