@@ -68,6 +68,8 @@ class Ids:
     credentials_token: str
     changes_token: str
     cursor: str
+    user_etag: str
+    group_etag: str
 
     @staticmethod
     def missing() -> "Ids":
@@ -93,6 +95,8 @@ class Ids:
             credentials_token=tokens[3],
             changes_token=tokens[4],
             cursor=shaped_token({"t": 2**40 + uuid.uuid4().int % 2**20, "s": 1}),
+            user_etag='W/"987654"',
+            group_etag='W/"987653"',
         )
 
 
@@ -120,8 +124,11 @@ class Names:
     def scrub(self, text: str) -> str:
         """`text` with each of these values replaced by its field's name, so
         answers about B's values and about missing ones compare equal
-        exactly when they differ in nothing else."""
-        values = {getattr(self.ids, f.name): f"<{f.name}>" for f in fields(Ids)}
+        exactly when they differ in nothing else. Etags are versions that
+        every tenant's resources share: they are kept."""
+        values = {
+            getattr(self.ids, f.name): f"<{f.name}>" for f in fields(Ids) if "etag" not in f.name
+        }
         values[self.slug] = "<tenant>"
         for value in sorted(values, key=len, reverse=True):
             text = text.replace(value, values[value])
@@ -188,6 +195,9 @@ def populate(b: Caller) -> Ids:
     deleted group, a spare credential, and a first page of each list."""
     request_id = uuid.uuid4().hex
     user = _create_user(b, "bjensen", "ext-bjensen", request_id)
+    user_etag = b.stubs.users.GetUser(
+        U.GetUserRequest(name=f"{b.parent}/users/{user}"), metadata=b.metadata
+    ).etag
     deactivated = _create_user(b, "jsmith")
     b.stubs.users.DeactivateUser(
         U.DeactivateUserRequest(name=f"{b.parent}/users/{deactivated}"), metadata=b.metadata
@@ -222,6 +232,10 @@ def populate(b: Caller) -> Ids:
         external_id="ext-bjensen",
         group_name="Outer",
         request_id=request_id,
+        user_etag=user_etag,
+        group_etag=b.stubs.groups.GetGroup(
+            G.GetGroupRequest(name=f"{b.parent}/groups/{group}"), metadata=b.metadata
+        ).etag,
         **_first_pages(b, f"{b.parent}/groups/{group}"),
     )
 

@@ -297,6 +297,30 @@ CASES: dict[str, Case] = {
     "WatchChanges '-', their cursor": lambda a, n: _first_event(
         a, CH.WatchChangesRequest(parent="tenants/-", start_cursor=n.ids.cursor)
     ),
+    # Etags: B's, on B's resources
+    "UpdateUser their etag": lambda a, n: a.stubs.users.UpdateUser(
+        U.UpdateUserRequest(
+            user=user_pb2.User(name=n.user(), display_name="changed by A", etag=n.ids.user_etag),
+            update_mask=_mask("display_name"),
+        ),
+        metadata=a.metadata,
+    ),
+    "DeleteUser their etag": lambda a, n: a.stubs.users.DeleteUser(
+        U.DeleteUserRequest(name=n.user(), etag=n.ids.user_etag), metadata=a.metadata
+    ),
+    "DeactivateUser their etag": lambda a, n: a.stubs.users.DeactivateUser(
+        U.DeactivateUserRequest(name=n.user(), etag=n.ids.user_etag), metadata=a.metadata
+    ),
+    "DeleteGroup their etag": lambda a, n: a.stubs.groups.DeleteGroup(
+        G.DeleteGroupRequest(name=n.group(), etag=n.ids.group_etag), metadata=a.metadata
+    ),
+    "ModifyGroup their etag": lambda a, n: a.stubs.groups.ModifyGroup(
+        G.ModifyGroupRequest(
+            group=group_pb2.Group(name=n.group(), etag=n.ids.group_etag),
+            remove_members=[n.user()],
+        ),
+        metadata=a.metadata,
+    ),
     # ModifyGroup
     "ModifyGroup their group": lambda a, n: a.stubs.groups.ModifyGroup(
         G.ModifyGroupRequest(

@@ -14,6 +14,7 @@ from identity.v1 import (
     change_service_pb2_grpc,
     credential_pb2,
     group_pb2,
+    tenant_service_pb2,
     user_pb2,
 )
 
@@ -120,6 +121,11 @@ EXPECTED: dict[str, dict[str, tuple[str, str]]] = {
     "WatchChanges": {"theirs": NOT_FOUND},
     "WatchChanges own, their cursor": {"theirs": INVALID_FIELD},
     "WatchChanges '-', their cursor": {"theirs": INVALID_FIELD},
+    "UpdateUser their etag": EVERY_FORM,
+    "DeleteUser their etag": EVERY_FORM,
+    "DeactivateUser their etag": EVERY_FORM,
+    "DeleteGroup their etag": EVERY_FORM,
+    "ModifyGroup their etag": EVERY_FORM,
     "ModifyGroup their group": EVERY_FORM,
     "ModifyGroup their group, members": EVERY_FORM,
     "ModifyGroup own group, add their user": MEMBER_FORMS,
@@ -250,3 +256,33 @@ def test_tenants_dash_with_a_platform_credential_is_not_found(
         ),
     }
     assert outcome(calls[method], Names("-", Ids.missing()))[:2] == NOT_FOUND
+
+
+SUSPENDED_CASES = [
+    "GetUser",
+    "ListUsers",
+    "UpdateUser",
+    "GetGroup",
+    "AddMembers own group, their user",
+    "GetCredential",
+    "GetTenant",
+    "ListChanges",
+    "WatchChanges",
+]
+
+
+@pytest.mark.parametrize("case", SUSPENDED_CASES)
+def test_a_suspended_tenant_is_as_missing_as_an_active_one(
+    world: World, stubs: Stubs, platform_admin: Metadata, case: str
+) -> None:
+    """A learns nothing of B's state either: no TENANT_SUSPENDED about another tenant."""
+    stubs.tenants.SuspendTenant(
+        tenant_service_pb2.SuspendTenantRequest(name=world.b.parent), metadata=platform_admin
+    )
+    missing = Names(f"t-{uuid.uuid4().hex[:12]}", Ids.missing())
+    theirs = Names(world.b_slug, world.b_ids)
+    call = CASES[case]
+    with_missing = outcome(lambda: call(world.a, missing), missing)
+    with_theirs = outcome(lambda: call(world.a, theirs), theirs)
+    assert with_theirs == with_missing
+    assert with_theirs[:2] == EXPECTED[case]["theirs"]
