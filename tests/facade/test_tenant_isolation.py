@@ -165,6 +165,15 @@ CASES: dict[str, tuple[Case, int]] = {
         200,
     ),
     "GET /Users cursor": (lambda v, own: _get(f"/Users?cursor={v.users_cursor}&count=1"), 400),
+    "POST /Users/.search cursor": (
+        lambda v, own: (
+            "POST",
+            "/Users/.search",
+            {"schemas": [SEARCH_REQUEST], "cursor": v.users_cursor, "count": 1},
+            {},
+        ),
+        400,
+    ),
     "POST /Users their userName": (
         lambda v, own: (
             "POST",
@@ -197,6 +206,15 @@ CASES: dict[str, tuple[Case, int]] = {
         200,
     ),
     "GET /Groups cursor": (lambda v, own: _get(f"/Groups?cursor={v.groups_cursor}&count=1"), 400),
+    "POST /Groups/.search cursor": (
+        lambda v, own: (
+            "POST",
+            "/Groups/.search",
+            {"schemas": [SEARCH_REQUEST], "cursor": v.groups_cursor, "count": 1},
+            {},
+        ),
+        400,
+    ),
     "POST /Groups their displayName": (
         lambda v, own: ("POST", "/Groups", _group(v.group_name), {}),
         201,
