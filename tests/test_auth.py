@@ -11,7 +11,6 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 
 import grpc
@@ -22,7 +21,6 @@ from identity.v1 import (
     credential_pb2,
     credential_service_pb2,
     credential_service_pb2_grpc,
-    group_pb2,
     group_service_pb2,
     tenant_service_pb2,
     tenant_service_pb2_grpc,
@@ -226,132 +224,7 @@ def test_a_suspended_tenants_credentials_are_refused_until_it_is_resumed(
     rpc(stubs, admin_tenant.slug, admin_tenant.metadata)
 
 
-@dataclass(frozen=True)
-class Scoped:
-    """A tenant with an existing user, and a credential of the scopes under test."""
-
-    slug: str
-    user: str
-    metadata: Metadata
-
-
-ScopedRpc = Callable[[Stubs, Scoped], object]
-SCOPED_RPCS: dict[str, ScopedRpc] = {
-    "GetUser": lambda s, w: s.users.GetUser(
-        user_service_pb2.GetUserRequest(name=w.user), metadata=w.metadata
-    ),
-    "ListGroups": lambda s, w: s.groups.ListGroups(
-        group_service_pb2.ListGroupsRequest(parent=f"tenants/{w.slug}"), metadata=w.metadata
-    ),
-    "CreateUser": lambda s, w: s.users.CreateUser(
-        user_service_pb2.CreateUserRequest(
-            parent=f"tenants/{w.slug}", user=user_pb2.User(user_name=f"u-{uuid.uuid4().hex}")
-        ),
-        metadata=w.metadata,
-    ),
-    "CreateGroup": lambda s, w: s.groups.CreateGroup(
-        group_service_pb2.CreateGroupRequest(
-            parent=f"tenants/{w.slug}", group=group_pb2.Group(display_name=uuid.uuid4().hex)
-        ),
-        metadata=w.metadata,
-    ),
-    "DeactivateUser": lambda s, w: s.users.DeactivateUser(
-        user_service_pb2.DeactivateUserRequest(name=w.user), metadata=w.metadata
-    ),
-    "ListCredentials": lambda s, w: s.credentials.ListCredentials(
-        credential_service_pb2.ListCredentialsRequest(parent=f"tenants/{w.slug}"),
-        metadata=w.metadata,
-    ),
-    "GetTenant": lambda s, w: s.tenants.GetTenant(
-        tenant_service_pb2.GetTenantRequest(name=f"tenants/{w.slug}"), metadata=w.metadata
-    ),
-    "ListTenants": lambda s, w: s.tenants.ListTenants(
-        tenant_service_pb2.ListTenantsRequest(), metadata=w.metadata
-    ),
-    "CreateTenant": lambda s, w: s.tenants.CreateTenant(
-        tenant_service_pb2.CreateTenantRequest(tenant_id=f"t-{uuid.uuid4().hex[:12]}"),
-        metadata=w.metadata,
-    ),
-}
-
-# (scopes of the credential, RPC, the scope it lacks or None when allowed)
-SCOPE_MATRIX = [
-    (("read",), "GetUser", None),
-    (("read",), "ListGroups", None),
-    (("read",), "CreateUser", "write"),
-    (("read",), "CreateGroup", "write"),
-    (("read",), "DeactivateUser", "write"),
-    (("read",), "ListCredentials", "admin"),
-    (("write",), "GetUser", "read"),
-    (("write",), "ListGroups", "read"),
-    (("write",), "CreateUser", None),
-    (("write",), "CreateGroup", None),
-    (("write",), "DeactivateUser", None),
-    (("read", "write"), "GetUser", None),
-    (("read", "write"), "CreateUser", None),
-    (("scim",), "GetUser", None),
-    (("scim",), "ListGroups", None),
-    (("scim",), "CreateUser", None),
-    (("scim",), "CreateGroup", None),
-    (("scim",), "DeactivateUser", None),
-    (("scim",), "ListCredentials", "admin"),
-    (("scim",), "GetTenant", "admin"),
-    (("watch",), "GetUser", "read"),
-    (("watch",), "CreateUser", "write"),
-    (("admin",), "GetUser", "read"),
-    (("admin",), "CreateUser", "write"),
-    (("admin",), "ListCredentials", None),
-    (("admin",), "GetTenant", None),
-    (("admin",), "ListTenants", "admin"),
-    (("admin",), "CreateTenant", "admin"),
-]
-
-
-@pytest.mark.parametrize(
-    ("scopes", "method", "lacking"),
-    SCOPE_MATRIX,
-    ids=[f"{'+'.join(s)}-{m}" for s, m, _ in SCOPE_MATRIX],
-)
-def test_a_credential_may_call_only_what_its_scopes_allow(
-    db: Database,
-    stubs: Stubs,
-    tenant: TenantAccess,
-    scopes: tuple[str, ...],
-    method: str,
-    lacking: str | None,
-) -> None:
-    """A missing scope is PERMISSION_DENIED MISSING_SCOPE, naming it in required_scope."""
-    user = stubs.users.CreateUser(
-        user_service_pb2.CreateUserRequest(parent=tenant.parent, user=user_pb2.User(user_name="x")),
-        metadata=tenant.metadata,
-    )
-    scoped = Scoped(tenant.slug, user.name, bearer(new_credential(db, tenant.slug, scopes)))
-    call = SCOPED_RPCS[method]
-    if lacking is None:
-        call(stubs, scoped)
-        return
-    error = refusal(lambda: call(stubs, scoped))
-    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
-    info = error_info(error)
-    assert info.reason == "MISSING_SCOPE"
-    assert info.metadata["required_scope"] == lacking
-
-
-def test_a_read_credential_cannot_create_a_user(
-    db: Database, users: user_service_pb2_grpc.UserServiceStub, tenant: TenantAccess
-) -> None:
-    """A "read" credential cannot CreateUser (required_scope=write), and nothing is created."""
-    reader = bearer(new_credential(db, tenant.slug, ("read",)))
-    request = user_service_pb2.CreateUserRequest(
-        parent=tenant.parent, user=user_pb2.User(user_name="bjensen")
-    )
-    error = refusal(lambda: users.CreateUser(request, metadata=reader))
-    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
-    assert error_info(error).metadata["required_scope"] == "write"
-    listed = users.ListUsers(
-        user_service_pb2.ListUsersRequest(parent=tenant.parent), metadata=reader
-    )
-    assert listed.total_size == 0
+# The scope matrix over every RPC is tests/test_scopes.py.
 
 
 def test_a_tenant_admin_credential_cannot_create_a_tenant(
