@@ -87,6 +87,8 @@ class Caller:
     tenant_slug: str | None
     scopes: frozenset[Scope]
     origin: Origin | None = None
+    # Authenticated by an OAuth 2.0 access token issued to credential_id.
+    access_token: bool = False
 
     @property
     def is_platform(self) -> bool:
