@@ -3,7 +3,7 @@ error and WWW-Authenticate (RFC 7644 §2, RFC 6750 §3), a suspended tenant a
 403, and a tenant rotates its token without a failed call."""
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import httpx2
@@ -13,19 +13,15 @@ from fastapi.testclient import TestClient
 from identity_service.domain.models import TenantState, now
 from identity_service.service.tenants import OPERATOR, Credentials, Tenants
 from identity_service.store.engine import Database
-from scim_facade.app import create_app
-from scim_facade.settings import Settings
 from tests.helpers import TenantAccess
 
 USERS = "/scim/v2/Users"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
-@pytest.fixture(scope="module")
-def http(facade_app_settings: Settings) -> Iterator[TestClient]:
-    """A facade of this module's own, so no other test's headers ride along."""
-    with TestClient(create_app(facade_app_settings), base_url="http://scim.test") as opened:
-        yield opened
+@pytest.fixture
+def http(bare_facade: TestClient) -> TestClient:
+    return bare_facade
 
 
 def get_users(http: TestClient, token: str | bytes) -> httpx2.Response:

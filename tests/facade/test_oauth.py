@@ -3,7 +3,7 @@
 accepted on every SCIM route like a tenant's long-lived token."""
 
 import base64
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx2
 import pytest
@@ -12,8 +12,6 @@ from fastapi.testclient import TestClient
 from identity_service.domain.models import TenantState
 from identity_service.service.tenants import OPERATOR, Credentials, Tenants
 from identity_service.store.engine import Database
-from scim_facade.app import create_app
-from scim_facade.settings import Settings
 from tests.helpers import TenantAccess
 
 TOKEN = "/oauth/token"
@@ -22,11 +20,9 @@ FORM = "application/x-www-form-urlencoded"
 Client = tuple[str, str]
 
 
-@pytest.fixture(scope="module")
-def facade(facade_app_settings: Settings) -> Iterator[TestClient]:
-    """A facade of this module's own, so no other test's headers ride along."""
-    with TestClient(create_app(facade_app_settings), base_url="http://scim.test") as opened:
-        yield opened
+@pytest.fixture
+def facade(bare_facade: TestClient) -> TestClient:
+    return bare_facade
 
 
 @pytest.fixture
