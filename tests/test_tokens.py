@@ -11,6 +11,7 @@ import grpc
 import pytest
 import sqlalchemy as sa
 from identity.v1 import (
+    change_service_pb2_grpc,
     token_service_pb2,
     token_service_pb2_grpc,
     user_pb2,
@@ -22,8 +23,9 @@ from identity_service.domain.models import TenantState
 from identity_service.service.tenants import OPERATOR, Credentials, Tenants
 from identity_service.store.engine import Database
 from identity_service.store.tokens import access_tokens
+from tests.changes.support import Log
 from tests.conftest import ServerThread
-from tests.helpers import Metadata, TenantAccess, error_info, field_violations, new_tenant
+from tests.helpers import Metadata, TenantAccess, error_info, field_violations
 
 
 @pytest.fixture(scope="session")
@@ -204,12 +206,13 @@ def test_a_suspended_tenants_tokens_are_refused_until_it_is_resumed(
     list_users(users, tenant.slug, token)
 
 
-def test_an_access_token_is_refused_once_it_expires(database_url: str) -> None:
+def test_an_access_token_is_refused_once_it_expires(
+    database_url: str, tenant: TenantAccess
+) -> None:
     """RFC 6749 §4.2.2 expires_in: after it the token is UNAUTHENTICATED, the client still works."""
     db = Database.from_url(database_url)
     server = ServerThread(db, database_url, access_token_seconds=1)
     try:
-        tenant = new_tenant(db)
         client = new_client(db, tenant.slug)
         with grpc.insecure_channel(f"127.0.0.1:{server.running.port}") as channel:
             stub = token_service_pb2_grpc.TokenServiceStub(channel)
@@ -240,3 +243,28 @@ def test_only_a_tokens_hash_is_stored(
         ).all()
     assert [row.token_hash for row in rows] == [hashlib.sha256(token.encode()).hexdigest()]
     assert all(token not in str(tuple(row)) for row in rows)
+
+
+def test_a_change_stream_opened_with_a_token_ends_when_the_token_expires(
+    database_url: str, tenant: TenantAccess
+) -> None:
+    """A stream outlives its authentication: a checkpoint after the token's expiry refuses it."""
+    db = Database.from_url(database_url)
+    server = ServerThread(db, database_url, access_token_seconds=1)
+    try:
+        client = new_client(db, tenant.slug, ("watch",))
+        with grpc.insecure_channel(f"127.0.0.1:{server.running.port}") as channel:
+            token = issue(token_service_pb2_grpc.TokenServiceStub(channel), client).access_token
+            log = Log(
+                change_service_pb2_grpc.ChangeServiceStub(channel), "tenants/-", bearer(token)
+            )
+            with log.watch() as stream:
+                stream.until_checkpoint()
+                error = stream.error(timeout=5.0)
+    finally:
+        server.stop()
+        db.dispose()
+    assert (error.code(), error_info(error).reason) == (
+        grpc.StatusCode.UNAUTHENTICATED,
+        "INVALID_CREDENTIAL",
+    )

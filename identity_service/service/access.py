@@ -59,6 +59,12 @@ def require(caller: Caller, scope: Scope) -> None:
         )
 
 
+def check_token_expiry(caller: Caller) -> None:
+    """Refuse a caller whose access token has expired since it authenticated."""
+    if caller.token_expire_time is not None and caller.token_expire_time <= now():
+        raise InvalidCredential("the bearer token is not valid")
+
+
 class _Remembered:
     """Callers authenticated lately, by secret digest, each for `seconds`.
     Only successes are kept (a new credential works at once; guessing fills
@@ -163,14 +169,20 @@ class Access:
         if found.tenant_state == TenantState.SUSPENDED:
             raise TenantSuspended("the tenant is suspended")
         caller = Caller(
-            found.client_id, found.tenant_id, found.tenant_slug, found.scopes, access_token=True
+            found.client_id,
+            found.tenant_id,
+            found.tenant_slug,
+            found.scopes,
+            access_token=True,
+            token_expire_time=found.expire_time,
         )
         return caller, found.expire_time
 
     def recheck(self, caller: Caller) -> None:
         """Refuse `caller` as `authenticate` would now: for calls that outlive
-        their authentication (change streams), once the credential is revoked
-        or expired or its tenant suspended."""
+        their authentication (change streams), once the credential (or the
+        access token) is revoked or expired or its tenant suspended."""
+        check_token_expiry(caller)
         with self._db.read() as conn:
             tenant = (
                 tenant_store.get_tenant(conn, caller.tenant_slug) if caller.tenant_slug else None
