@@ -56,6 +56,10 @@ WAYS: dict[str, Authenticated] = {
         f"grant_type=client_credentials&client_id={c[0]}&client_secret={c[1]}",
         {},
     ),
+    "HTTP Basic, form with a charset": lambda c: (
+        "grant_type=client_credentials",
+        {"Authorization": basic(*c), "Content-Type": f"{FORM}; charset=UTF-8"},
+    ),
 }
 
 
