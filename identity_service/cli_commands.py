@@ -229,6 +229,12 @@ def _new_credential(
 def _print_secret(credential: Credential, secret: str) -> None:
     print(out.credential_line(credential))
     print("the last line is the bearer secret: it is shown once and not stored", file=sys.stderr)
+    if credential.tenant_slug is not None:
+        print(
+            f"as OAuth 2.0 client credentials: client_id {credential.id}, "
+            "client_secret the bearer secret",
+            file=sys.stderr,
+        )
     print(secret)
 
 

@@ -9,6 +9,7 @@ import signal
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 
 import grpc
 import sqlalchemy as sa
@@ -23,6 +24,7 @@ from identity_service import servicers
 from identity_service.domain.errors import StorageUnavailable
 from identity_service.service.access import Access
 from identity_service.service.feed import Feed
+from identity_service.service.tokens import Tokens
 from identity_service.service.watch import Watch
 from identity_service.settings import Settings
 from identity_service.store import migrate
@@ -172,7 +174,7 @@ async def start(settings: Settings, db: Database) -> Running:
     watch = Watch(db, feed, checkpoint_seconds=settings.watch_checkpoint_seconds)
     lanes = servicers.Lanes(db)
     services = (
-        *servicers.add_to_server(server, db, watch, lanes),
+        *servicers.add_to_server(server, db, watch, lanes, _tokens(db, settings)),
         health.SERVICE_NAME,
         reflection.SERVICE_NAME,
     )
@@ -190,6 +192,10 @@ async def start(settings: Settings, db: Database) -> Running:
     await server.start()
     readiness.open()
     return Running(server, port, health_servicer, services, feed, readiness, access, lanes)
+
+
+def _tokens(db: Database, settings: Settings) -> Tokens:
+    return Tokens(db, lifetime=timedelta(seconds=settings.access_token_seconds))
 
 
 async def stop(running: Running, grace: float | None) -> None:

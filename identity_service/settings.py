@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # suspending a tenant takes effect at once on the replica that did it,
     # within this time on the others (and for platform credentials).
     auth_cache_seconds: float = Field(default=2.0, ge=0, le=60)
+    # OAuth 2.0 access tokens (TokenService, the facade's /oauth/token)
+    # expire this long after they are issued.
+    access_token_seconds: int = Field(default=3600, ge=1, le=86400)
     log_level: str = "INFO"
     # WatchChanges: seconds between checkpoints of a stream, and between the
     # process's polls of the watched tenants' logs (the fallback for writes

@@ -19,6 +19,7 @@ from scim_facade.routes.bulk import router as bulk_router
 from scim_facade.routes.common import PREFIX
 from scim_facade.routes.discovery import router as discovery_router
 from scim_facade.routes.me import router as me_router
+from scim_facade.routes.oauth import router as oauth_router
 from scim_facade.settings import Settings
 
 _log = logging.getLogger("scim_facade")
@@ -116,6 +117,7 @@ def create_app(settings: Settings, client: IdentityClient | None = None) -> Fast
     app.include_router(me_router, prefix=PREFIX)
     app.include_router(search.router, prefix=PREFIX)
     app.include_router(bulk_router, prefix=PREFIX)
+    app.include_router(oauth_router)
     _install_error_handlers(app)
     app.add_middleware(ScimPaths)
     return app

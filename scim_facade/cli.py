@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--identity-target", help="identity_service's HOST:PORT (default 127.0.0.1:50051)"
     )
+    serve.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain)")
+    serve.add_argument("--tls-key", help="the certificate's PEM private key")
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR")
     return parser
 
@@ -37,6 +39,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         for key, value in (
             ("listen", args.listen),
             ("identity_target", args.identity_target),
+            ("tls_cert_file", args.tls_cert),
+            ("tls_key_file", args.tls_key),
             ("log_level", args.log_level),
         )
         if value is not None
@@ -53,7 +57,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
     logging.getLogger("scim_facade").info(
-        "SCIM base URL: http://%s:%d/scim/v2 (identity_service at %s)",
+        "SCIM base URL: %s://%s:%d/scim/v2 (identity_service at %s)",
+        settings.scheme,
         settings.host,
         settings.port,
         settings.identity_target,
@@ -73,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
         # it: below INFO, log no access at all.
         access_log=logging.getLevelNamesMapping()[settings.log_level.upper()] <= logging.INFO,
         proxy_headers=False,
+        ssl_certfile=settings.tls_cert_file,
+        ssl_keyfile=settings.tls_key_file,
         # The C event loop and HTTP parser: the pure-Python ones cost more
         # per request than the facade's own work.
         loop="uvloop",

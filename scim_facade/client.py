@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import grpc
-from identity.v1 import group_service_pb2_grpc, user_service_pb2_grpc
+from identity.v1 import group_service_pb2_grpc, token_service_pb2_grpc, user_service_pb2_grpc
 
 from scim_facade.settings import Settings
 
@@ -77,6 +77,7 @@ class IdentityClient:
         self.timeout = settings.identity_timeout_seconds
         self.users = user_service_pb2_grpc.UserServiceStub(self._channel)
         self.groups = group_service_pb2_grpc.GroupServiceStub(self._channel)
+        self.tokens = token_service_pb2_grpc.TokenServiceStub(self._channel)
 
     async def close(self) -> None:
         await self._channel.close(grace=None)

@@ -39,11 +39,13 @@ NOT_SERVED = {
     # members.display: identity.v1 keeps no display a client sends for a member.
     "urn:ietf:params:scim:schemas:core:2.0:Group": frozenset({"members.display"}),
 }
-# The facade authenticates with the tenant's bearer token (RFC 6750).
+# The facade authenticates with the tenant's bearer token (RFC 6750), or
+# an access token from its OAuth 2.0 token endpoint (routes/oauth.py).
 _BEARER = AuthenticationScheme(
     type=AuthenticationScheme.Type.oauthbearertoken,
     name="OAuth Bearer Token",
-    description="The tenant's SCIM token, sent as 'Authorization: Bearer <token>'",
+    description="The tenant's SCIM token, or an access token from POST /oauth/token "
+    "(OAuth 2.0 client credentials), sent as 'Authorization: Bearer <token>'",
     spec_uri=Reference("https://www.rfc-editor.org/info/rfc6750"),
     primary=True,
 )

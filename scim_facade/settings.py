@@ -4,7 +4,7 @@ ROSTER_FACADE_, overridden by command-line flags; read once and passed down."""
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, FilePath, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -12,6 +12,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ROSTER_FACADE_", frozen=True, extra="forbid")
 
     listen: str = "127.0.0.1:4100"
+    # HTTPS on the facade's own listener: a PEM certificate (chain) and key.
+    tls_cert_file: FilePath | None = None
+    tls_key_file: FilePath | None = None
     # A gRPC target: HOST:PORT, or dns:///NAME:PORT naming every replica.
     identity_target: str = "127.0.0.1:50051"
     # How calls spread over the addresses the target resolves to:
@@ -30,6 +33,16 @@ class Settings(BaseSettings):
     bulk_max_operations: int = Field(default=1000, ge=1)
     bulk_max_payload_bytes: int = Field(default=1_048_576, ge=1024)
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _tls_files_together(self) -> Self:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("TLS needs both a certificate and a key file")
+        return self
+
+    @property
+    def scheme(self) -> str:
+        return "http" if self.tls_cert_file is None else "https"
 
     @model_validator(mode="after")
     def _client_certificate_pair(self) -> Self:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from identity_service.domain.models import Caller, NewUser, Scope
 from identity_service.service.access import Access
 from identity_service.service.groups import Groups
 from identity_service.service.tenants import OPERATOR, Credentials, Tenants
+from identity_service.service.tokens import Tokens
 from identity_service.service.users import Users
 from identity_service.store import migrate
 from identity_service.store.engine import Database
@@ -284,3 +286,16 @@ def test_users_refresh_keys_repairs_search_keys_an_older_release_left(
     assert found() == {"alice", "bob", "carol"}
     again = cli("users", "refresh-keys", url=url)
     assert again.stdout == "refreshed the search keys of 0 users\n"
+
+
+def test_credentials_create_names_the_oauth_client_id_that_gets_a_token(
+    acme: str, url: str, database: Database
+) -> None:
+    """The client_id printed for OAuth (RFC 6749 §2.2) and the secret get an access token."""
+    created = cli("credentials", "create", "--tenant", "acme", "--scopes", "scim", url=url)
+    secret = last_line(created.stdout)
+    client_id = created.stderr.split("client_id ", 1)[1].split(",")[0]
+    assert client_id == created.stdout.split()[0]
+    client = Access(database).authenticate(secret)
+    issued = Tokens(database, lifetime=timedelta(minutes=5)).issue(client, client_id, ())
+    assert Access(database).authenticate(issued.token).credential_id == client_id

@@ -44,6 +44,7 @@ IDENTITY_SERVICES = [
     "identity.v1.TenantService",
     "identity.v1.CredentialService",
     "identity.v1.ChangeService",
+    "identity.v1.TokenService",
 ]
 
 

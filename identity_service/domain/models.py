@@ -87,6 +87,10 @@ class Caller:
     tenant_slug: str | None
     scopes: frozenset[Scope]
     origin: Origin | None = None
+    # Authenticated by an OAuth 2.0 access token issued to credential_id,
+    # refused after token_expire_time (calls that outlive it: change streams).
+    access_token: bool = False
+    token_expire_time: datetime | None = None
 
     @property
     def is_platform(self) -> bool:

@@ -16,9 +16,13 @@ from identity_service.domain.errors import (
 )
 from identity_service.domain.models import Caller, Scope, TenantRef, TenantState, now
 from identity_service.store import tenants as tenant_store
+from identity_service.store import tokens as token_store
 from identity_service.store.engine import ACCESS, Database
 
 SECRET_PREFIX = "rst_"  # noqa: S105 - a marker, not a secret
+# OAuth 2.0 access tokens (service/tokens.py): short-lived, issued to a credential.
+TOKEN_PREFIX = "rat_"  # noqa: S105 - a marker, not a secret
+_PREFIXES = (SECRET_PREFIX, TOKEN_PREFIX)
 LAST_USE_RESOLUTION = timedelta(minutes=1)
 # Scopes that imply others: an IdP's "scim" credential reads and writes.
 _IMPLIED = {Scope.SCIM: {Scope.READ, Scope.WRITE}}
@@ -39,15 +43,26 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def granted(scopes: frozenset[Scope]) -> frozenset[Scope]:
+    """`scopes` and every scope they imply."""
+    held = set(scopes)
+    for scope_held in scopes:
+        held |= _IMPLIED.get(scope_held, set())
+    return frozenset(held)
+
+
 def require(caller: Caller, scope: Scope) -> None:
-    granted = set(caller.scopes)
-    for scope_held in caller.scopes:
-        granted |= _IMPLIED.get(scope_held, set())
-    if scope not in granted:
+    if scope not in granted(caller.scopes):
         raise MissingScope(
             f"this credential lacks the {scope.value!r} scope",
             metadata={"required_scope": scope.value},
         )
+
+
+def check_token_expiry(caller: Caller) -> None:
+    """Refuse a caller whose access token has expired since it authenticated."""
+    if caller.token_expire_time is not None and caller.token_expire_time <= now():
+        raise InvalidCredential("the bearer token is not valid")
 
 
 class _Remembered:
@@ -104,19 +119,23 @@ class Access:
     def remembered(self, secret: str) -> Caller | None:
         """The caller of a secret accepted lately, from memory (no I/O: callable
         on the event loop); None when `authenticate` must ask the database."""
-        if self._remembered is None or not secret.startswith(SECRET_PREFIX):
+        if self._remembered is None or not secret.startswith(_PREFIXES):
             return None
         return self._remembered.get(hash_secret(secret))
 
     def authenticate(self, secret: str) -> Caller:
         """The caller a bearer secret stands for. Unknown, revoked and expired
         secrets are refused alike."""
-        if not secret.startswith(SECRET_PREFIX):
+        if not secret.startswith(_PREFIXES):
             raise InvalidCredential("the bearer token is not valid")
         digest = hash_secret(secret)
         if self._remembered is not None and (known := self._remembered.get(digest)):
             return known
-        caller, expire_time = self._authenticate(digest)
+        expire_time: datetime | None
+        if secret.startswith(TOKEN_PREFIX):
+            caller, expire_time = self._authenticate_token(digest)
+        else:
+            caller, expire_time = self._authenticate(digest)
         if self._remembered is not None:
             self._remembered.put(digest, caller, expire_time)
         return caller
@@ -137,10 +156,33 @@ class Access:
         caller = Caller(credential.id, row.tenant_id, row.tenant_slug, credential.scopes)
         return caller, credential.expire_time
 
+    def _authenticate_token(self, digest: str) -> tuple[Caller, datetime]:
+        """An access token is refused once it expires, and at once when its
+        client is revoked or expires or its tenant is suspended."""
+        with self._db.read() as conn:
+            found = token_store.find_by_token_hash(conn, digest)
+        at = now()
+        if found is None or found.expire_time <= at or found.client_revoke_time:
+            raise InvalidCredential("the bearer token is not valid")
+        if found.client_expire_time and found.client_expire_time <= at:
+            raise InvalidCredential("the bearer token is not valid")
+        if found.tenant_state == TenantState.SUSPENDED:
+            raise TenantSuspended("the tenant is suspended")
+        caller = Caller(
+            found.client_id,
+            found.tenant_id,
+            found.tenant_slug,
+            found.scopes,
+            access_token=True,
+            token_expire_time=found.expire_time,
+        )
+        return caller, found.expire_time
+
     def recheck(self, caller: Caller) -> None:
         """Refuse `caller` as `authenticate` would now: for calls that outlive
-        their authentication (change streams), once the credential is revoked
-        or expired or its tenant suspended."""
+        their authentication (change streams), once the credential (or the
+        access token) is revoked or expired or its tenant suspended."""
+        check_token_expiry(caller)
         with self._db.read() as conn:
             tenant = (
                 tenant_store.get_tenant(conn, caller.tenant_slug) if caller.tenant_slug else None

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from identity_service.domain.changes import Change, ChangeKind, Checkpoint, ResourceType
 from identity_service.domain.errors import ShuttingDown
 from identity_service.domain.models import Caller, Scope, TenantRef, now
-from identity_service.service.access import OWN_TENANT, Access, require
+from identity_service.service.access import OWN_TENANT, Access, check_token_expiry, require
 from identity_service.service.changes import (
     check_kept,
     decode_cursor,
@@ -217,6 +217,8 @@ class Watch:
     async def _recheck(self, caller: Caller) -> None:
         """Access.recheck, at most once per checkpoint interval for all the
         streams of a credential."""
+        # A token's expiry is the stream's own: the shared recheck would not see it.
+        check_token_expiry(caller)
         loop = asyncio.get_running_loop()
         passed = self._rechecked.get(caller.credential_id)
         if passed is not None and loop.time() - passed < self._checkpoint_seconds:

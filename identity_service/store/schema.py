@@ -62,6 +62,21 @@ class CredentialRow(SQLModel, table=True):
     revoke_time: datetime | None = _time(nullable=True)
 
 
+class AccessTokenRow(SQLModel, table=True):
+    """An OAuth 2.0 access token: a short-lived credential issued to a
+    client credential, stored only as its hash (store/tokens.py)."""
+
+    __tablename__ = "access_tokens"
+
+    id: str = Field(primary_key=True, max_length=32)
+    tenant_id: int = Field(foreign_key="tenants.id", index=True)
+    client_id: str = Field(foreign_key="credentials.id", index=True, max_length=32)
+    scopes: str = Field(max_length=256)  # comma-separated Scope values
+    token_hash: str = Field(max_length=64, unique=True)  # SHA-256 hex
+    create_time: datetime = _time()
+    expire_time: datetime = _time()
+
+
 EMAILS_KEY_SEPARATOR = "\x1f"  # the unit separator: no email address holds it
 
 

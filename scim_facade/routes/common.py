@@ -21,9 +21,13 @@ def bearer_token(request: Request) -> str:
     """RFC 6750: "Authorization: Bearer <token>"; the token is forwarded to
     identity_service, which decides the tenant."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise unauthorized("send the tenant's token as 'Authorization: Bearer <token>'")
-    return token.strip()
+    # RFC 6750 §2.1: a token is printable ASCII (gRPC metadata carries no other).
+    if not (token.isascii() and token.isprintable()) or " " in token:
+        raise unauthorized("the bearer token is not valid")
+    return token
 
 
 def origin(request: Request) -> tuple[str, str, str]:

@@ -30,3 +30,11 @@ def scim(facade: TestClient, tenant: TenantAccess) -> TestClient:
     """The facade as the tenant's IdP calls it: its bearer token, SCIM JSON."""
     facade.headers.update({"Authorization": f"Bearer {tenant.secret}", "Content-Type": SCIM_JSON})
     return facade
+
+
+@pytest.fixture(scope="module")
+def bare_facade(facade_app_settings: Settings) -> Iterator[TestClient]:
+    """A facade app of the test module's own: no headers that the `scim`
+    fixture set on the session's for other tests ride along."""
+    with TestClient(create_app(facade_app_settings), base_url="http://scim.test") as client:
+        yield client
