@@ -16,6 +16,7 @@ from identity.v1 import (
     credential_service_pb2_grpc,
     group_service_pb2_grpc,
     tenant_service_pb2_grpc,
+    token_service_pb2_grpc,
     user_service_pb2_grpc,
 )
 
@@ -148,8 +149,11 @@ def stubs(
     groups: group_service_pb2_grpc.GroupServiceStub,
     tenants: tenant_service_pb2_grpc.TenantServiceStub,
     credentials: credential_service_pb2_grpc.CredentialServiceStub,
+    channel: grpc.Channel,
 ) -> Stubs:
-    return Stubs(users, groups, tenants, credentials)
+    return Stubs(
+        users, groups, tenants, credentials, token_service_pb2_grpc.TokenServiceStub(channel)
+    )
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from identity.v1 import (
     credential_service_pb2_grpc,
     group_service_pb2_grpc,
     tenant_service_pb2_grpc,
+    token_service_pb2_grpc,
     user_service_pb2_grpc,
 )
 
@@ -30,6 +31,7 @@ class Stubs:
     groups: group_service_pb2_grpc.GroupServiceStub
     tenants: tenant_service_pb2_grpc.TenantServiceStub
     credentials: credential_service_pb2_grpc.CredentialServiceStub
+    tokens: token_service_pb2_grpc.TokenServiceStub
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from identity.v1 import (
     credential_pb2,
     group_pb2,
     tenant_service_pb2,
+    token_service_pb2,
     user_pb2,
 )
 
@@ -232,6 +233,10 @@ CASES: dict[str, Case] = {
     "CreateCredential platform parent": lambda a, n: a.stubs.credentials.CreateCredential(
         C.CreateCredentialRequest(credential=credential_pb2.Credential(scopes=["admin"])),
         metadata=a.metadata,
+    ),
+    # TokenService: a token for B's client, asked with A's secret.
+    "CreateAccessToken their client": lambda a, n: a.stubs.tokens.CreateAccessToken(
+        token_service_pb2.CreateAccessTokenRequest(client_id=n.ids.credential), metadata=a.metadata
     ),
     "ListCredentials": lambda a, n: a.stubs.credentials.ListCredentials(
         C.ListCredentialsRequest(parent=n.parent, show_revoked=True), metadata=a.metadata

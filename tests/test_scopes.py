@@ -18,9 +18,11 @@ from identity.v1 import (
     credential_pb2,
     group_pb2,
     tenant_service_pb2,
+    token_service_pb2,
     user_pb2,
 )
 
+from identity_service.service.tenants import OPERATOR, Credentials
 from identity_service.store.engine import Database
 from tests.helpers import Metadata, Stubs, TenantAccess, error_info, new_credential
 from tests.isolation import CH, C, G, U, bearer, every_rpc
@@ -38,6 +40,7 @@ class Target:
     slug: str
     owner: Metadata
     metadata: Metadata  # the credential under test
+    client_id: str  # its id
 
     @property
     def parent(self) -> str:
@@ -231,11 +234,15 @@ CALLS: dict[str, Call] = {
         CH.ListChangesRequest(parent=t.parent), metadata=t.metadata
     ),
     "ChangeService.WatchChanges": _first_event,
+    "TokenService.CreateAccessToken": lambda t: t.stubs.tokens.CreateAccessToken(
+        token_service_pb2.CreateAccessTokenRequest(client_id=t.client_id), metadata=t.metadata
+    ),
 }
 
 # The scope each RPC needs, and whether only a platform credential may call it.
+# An access token is for a tenant's client, whatever its scopes: CLIENT.
 READ, WRITE, WATCH, ADMIN = "read", "write", "watch", "admin"
-PLATFORM = "platform"
+PLATFORM, CLIENT = "platform", "client"
 NEEDS: dict[str, tuple[str, ...]] = {
     **{f"UserService.{m}": (READ,) for m in ("GetUser", "ListUsers", "BatchGetUsers")},
     **{
@@ -270,6 +277,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     },
     "ChangeService.ListChanges": (WATCH,),
     "ChangeService.WatchChanges": (WATCH,),
+    "TokenService.CreateAccessToken": (CLIENT,),
 }
 # "scim" is an IdP's credential: read and write (README "Operating it").
 GRANTS = {"read": {READ}, "write": {WRITE}, "scim": {READ, WRITE}, "watch": {WATCH}}
@@ -277,13 +285,25 @@ GRANTS["admin"] = {ADMIN}
 HOLDERS = [(kind, scope) for kind in ("tenant", "platform") for scope in GRANTS]
 
 
-def expected_refusal(rpc: str, kind: str, scope: str) -> dict[str, str] | None:
-    """The ErrorInfo metadata of the refusal, or None when the call is allowed."""
+Refusal = tuple[grpc.StatusCode, str, dict[str, str]]
+
+
+def expected_refusal(rpc: str, kind: str, scope: str) -> Refusal | None:
+    """The status, ErrorInfo reason and metadata of the refusal, or None
+    when the call is allowed."""
     scope_needed, *platform = NEEDS[rpc]
+    denied = grpc.StatusCode.PERMISSION_DENIED, "MISSING_SCOPE"
+    if scope_needed == CLIENT:
+        # A platform credential is no tenant's client (proto: CreateAccessToken).
+        return (
+            (grpc.StatusCode.UNAUTHENTICATED, "INVALID_CREDENTIAL", {})
+            if kind != "tenant"
+            else None
+        )
     if scope_needed not in GRANTS[scope]:
-        return {"required_scope": scope_needed}
+        return (*denied, {"required_scope": scope_needed})
     if platform and kind == "tenant":
-        return {"required_scope": scope_needed, "required_credential": PLATFORM}
+        return (*denied, {"required_scope": scope_needed, "required_credential": PLATFORM})
     return None
 
 
@@ -311,8 +331,10 @@ def test_a_credential_may_call_only_what_its_scope_allows(
     scope: str,
 ) -> None:
     """Allowed, or PERMISSION_DENIED MISSING_SCOPE naming what is missing, and nothing changed."""
-    secret = new_credential(db, tenant.slug if kind == "tenant" else None, (scope,))
-    target = Target(stubs, change_stub, tenant.slug, owner, bearer(secret))
+    credential, secret = Credentials(db).create(
+        OPERATOR, tenant.slug if kind == "tenant" else None, scopes=(scope,)
+    )
+    target = Target(stubs, change_stub, tenant.slug, owner, bearer(secret), credential.id)
     refusal = expected_refusal(rpc, kind, scope)
     if refusal is None:
         CALLS[rpc](target)
@@ -321,9 +343,5 @@ def test_a_credential_may_call_only_what_its_scope_allows(
     with pytest.raises(grpc.RpcError) as raised:
         CALLS[rpc](target)
     info = error_info(raised.value)
-    assert (raised.value.code(), info.reason, dict(info.metadata)) == (
-        grpc.StatusCode.PERMISSION_DENIED,
-        "MISSING_SCOPE",
-        refusal,
-    )
+    assert (raised.value.code(), info.reason, dict(info.metadata)) == refusal
     assert target.log() == before

@@ -42,6 +42,7 @@ NOT_FOUND = ("NOT_FOUND", "NOT_FOUND")
 INVALID_FIELD = ("INVALID_ARGUMENT", "INVALID_FIELD")
 INVALID_MEMBER = ("INVALID_ARGUMENT", "INVALID_MEMBER")
 MISSING_SCOPE = ("PERMISSION_DENIED", "MISSING_SCOPE")
+INVALID_CREDENTIAL = ("UNAUTHENTICATED", "INVALID_CREDENTIAL")
 INVALID_PAGE_TOKEN = ("INVALID_ARGUMENT", "INVALID_PAGE_TOKEN")
 OK = ("OK", "")
 # Forms of B's names: under B's slug ("theirs"), under A's own slug ("ours"),
@@ -100,6 +101,8 @@ EXPECTED: dict[str, dict[str, tuple[str, str]]] = {
     "ListCredentials platform parent": {"theirs": NOT_FOUND},
     "CreateCredential platform parent": {"theirs": MISSING_SCOPE},
     "CreateCredential": {"theirs": NOT_FOUND},
+    # A token only for the client itself: B's client_id is as unknown as none.
+    "CreateAccessToken their client": {"theirs": INVALID_CREDENTIAL},
     "GetTenant": {"theirs": NOT_FOUND},
     # Only a platform credential manages tenants, whichever tenant is named.
     "SuspendTenant": {"theirs": MISSING_SCOPE},
@@ -197,9 +200,10 @@ def test_another_tenants_resources_are_indistinguishable_from_missing_ones(
     assert snapshot(world.b, world.b_ids) == before
 
 
-# Cases that no tenant credential can pass, B's own included: platform names
-# and tenant management.
-_PLATFORM_ONLY = {
+# Cases that no tenant credential can pass, B's own included: platform names,
+# tenant management, and a token asked for with another credential's secret.
+_NO_TENANT_PASSES = {
+    "CreateAccessToken their client",
     "GetCredential platform name",
     "RevokeCredential platform name",
     "SuspendTenant",
@@ -211,7 +215,7 @@ _PLATFORM_ONLY = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(set(CASES) - _PLATFORM_ONLY))
+@pytest.mark.parametrize("case", sorted(set(CASES) - _NO_TENANT_PASSES))
 def test_each_case_succeeds_for_tenant_b_itself(world: World, case: str) -> None:
     """B's own credential succeeds on the same names, so A's refusals come from tenancy alone."""
     b_group = world.b.stubs.groups.CreateGroup(
