@@ -2,7 +2,7 @@
 prefixed ROSTER_, overridden by command-line flags) and passed down."""
 
 import logging
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, FilePath, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     # within this time on the others (and for platform credentials).
     auth_cache_seconds: float = Field(default=2.0, ge=0, le=60)
     log_level: str = "INFO"
+    # "json": one JSON object per line (time, level, logger, message and
+    # the line's fields); "text": the message alone after time and level.
+    log_format: Literal["text", "json"] = "text"
+    # Prometheus metrics over HTTP at /metrics on HOST:PORT; empty: none
+    # (decision 0020).
+    metrics_listen: str = ""
     # WatchChanges: seconds between checkpoints of a stream, and between the
     # process's polls of the watched tenants' logs (the fallback for writes
     # on other replicas or a missed wake-up).
@@ -61,10 +67,12 @@ class Settings(BaseSettings):
     @field_validator("listen")
     @classmethod
     def _host_and_port(cls, value: str) -> str:
-        host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or int(port) > 65535:
-            raise ValueError("give HOST:PORT, e.g. 127.0.0.1:50051 or [::]:50051 (port 0: any)")
-        return value
+        return _checked_address(value)
+
+    @field_validator("metrics_listen")
+    @classmethod
+    def _metrics_host_and_port(cls, value: str) -> str:
+        return value and _checked_address(value)
 
     @field_validator("log_level")
     @classmethod
@@ -89,3 +97,10 @@ class Settings(BaseSettings):
     @property
     def host(self) -> str:
         return self.listen.rpartition(":")[0]
+
+
+def _checked_address(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError("give HOST:PORT, e.g. 127.0.0.1:50051 or [::]:50051 (port 0: any)")
+    return value

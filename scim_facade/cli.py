@@ -8,10 +8,9 @@ import sys
 import uvicorn
 from pydantic import ValidationError
 
+from scim_facade import logs
 from scim_facade.app import create_app
 from scim_facade.settings import Settings
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,6 +27,10 @@ def _parser() -> argparse.ArgumentParser:
         "--identity-target", help="identity_service's HOST:PORT (default 127.0.0.1:50051)"
     )
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR")
+    serve.add_argument("--log-format", choices=("text", "json"), help="text or JSON lines")
+    serve.add_argument(
+        "--metrics-listen", help="HOST:PORT to serve Prometheus metrics at /metrics (default: off)"
+    )
     return parser
 
 
@@ -38,6 +41,8 @@ def _settings(args: argparse.Namespace) -> Settings:
             ("listen", args.listen),
             ("identity_target", args.identity_target),
             ("log_level", args.log_level),
+            ("log_format", args.log_format),
+            ("metrics_listen", args.metrics_listen),
         )
         if value is not None
     }
@@ -51,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     except ValidationError as exc:
         print(f"error: {exc.errors()[0]['msg']}", file=sys.stderr)
         sys.exit(2)
-    logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
+    logs.configure(settings.log_level.upper(), settings.log_format)
     logging.getLogger("scim_facade").info(
         "SCIM base URL: http://%s:%d/scim/v2 (identity_service at %s)",
         settings.host,
@@ -69,9 +74,10 @@ def main(argv: list[str] | None = None) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
-        # uvicorn builds every response's access line before its logger drops
-        # it: below INFO, log no access at all.
-        access_log=logging.getLevelNamesMapping()[settings.log_level.upper()] <= logging.INFO,
+        # Logging is configured above (text or JSON), and the facade writes
+        # each request's line itself (observe.py), with its request id.
+        log_config=None,
+        access_log=False,
         proxy_headers=False,
         # The C event loop and HTTP parser: the pure-Python ones cost more
         # per request than the facade's own work.

@@ -38,8 +38,8 @@ class ServerThread:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
         # Change streams checkpoint often, so tests see idle streams' checkpoints.
-        settings = {"watch_checkpoint_seconds": 0.5, **settings}
-        configured = Settings(database_url=database_url, listen="127.0.0.1:0", **settings)
+        settings = {"watch_checkpoint_seconds": 0.5, "listen": "127.0.0.1:0", **settings}
+        configured = Settings(database_url=database_url, **settings)
         self.running = self._call(server_module.start(configured, db))
 
     def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
