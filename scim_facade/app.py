@@ -127,6 +127,6 @@ def create_app(settings: Settings, client: IdentityClient | None = None) -> Fast
     app.include_router(health_router)
     _install_error_handlers(app)
     # Observe inside ScimPaths: it sees the scope the router marks the route in.
-    app.add_middleware(Observe)
+    app.add_middleware(Observe, prefix=PREFIX)
     app.add_middleware(ScimPaths)
     return app

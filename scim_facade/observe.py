@@ -66,10 +66,14 @@ def request_id(headers: Iterable[tuple[bytes, bytes]]) -> str:
 
 
 class Observe:
-    """ASGI middleware: the request id, the metrics and the log line."""
+    """ASGI middleware: the request id, the metrics and the log line.
+    `prefix` is the one the SCIM routers are included under: FastAPI marks
+    the request with the route as its router declares it ("/Users/{user_id}"),
+    and the template is reported with the prefix ("/scim/v2/Users/{user_id}")."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, prefix: str) -> None:
         self.app = app
+        self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(_UNOBSERVED):
@@ -90,12 +94,18 @@ class Observe:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            _finished(scope, current, status, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            _finished(scope, current, status, self._template(scope), seconds)
+
+    def _template(self, scope: Scope) -> str:
+        """The matched route's template; "unmatched" when no route matched."""
+        path: str | None = getattr(scope.get("route"), "path", None)
+        if path is None:
+            return "unmatched"
+        return self.prefix + path if scope["path"].startswith(self.prefix) else path
 
 
-def _finished(scope: Scope, current: Exchange, status: int, seconds: float) -> None:
-    route = scope.get("route")
-    template = getattr(route, "path", "unmatched")
+def _finished(scope: Scope, current: Exchange, status: int, template: str, seconds: float) -> None:
     metrics.observe(template, scope["method"], status, current.tenant, seconds)
     if _log.isEnabledFor(logging.INFO):
         duration_ms = round(seconds * 1000, 2)
