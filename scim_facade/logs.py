@@ -1,10 +1,10 @@
 """Logging of `scim-facade serve`: text lines, or one JSON object per line
 (ROSTER_FACADE_LOG_FORMAT=json) for log collectors. A JSON line carries the
-time, level, logger and message, and the fields a line names with `extra=`
-(the per-request line: http_method, route, status, duration_ms, tenant,
-request_id). Nothing here adds a value to a line: what a caller did not log
-(a bearer token) cannot appear. (identity_service has the same formatter;
-the facade may not import it.)"""
+time, level, logger and message, and the fields a line gives as
+`extra={"fields": {...}}` (the per-request line: http_method, route,
+status, duration_ms, tenant, request_id). Nothing here adds a value to a
+line: what a caller did not log (a bearer token) cannot appear.
+(identity_service has the same formatter; the facade may not import it.)"""
 
 import json
 import logging
@@ -33,7 +33,11 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        entry.update((k, v) for k, v in vars(record).items() if k not in _STANDARD)
+        for key, value in vars(record).items():
+            if key == "fields" and isinstance(value, dict):
+                entry.update(value)  # a line's fields, given as extra={"fields": {...}}
+            elif key not in _STANDARD:
+                entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)

@@ -118,11 +118,13 @@ def _finished(scope: Scope, current: Exchange, status: int, template: str, secon
             current.tenant,
             current.request_id,
             extra={
-                "http_method": scope["method"],
-                "route": template,
-                "status": status,
-                "duration_ms": duration_ms,
-                "tenant": current.tenant,
-                "request_id": current.request_id,
+                "fields": {
+                    "http_method": scope["method"],
+                    "route": template,
+                    "status": status,
+                    "duration_ms": duration_ms,
+                    "tenant": current.tenant,
+                    "request_id": current.request_id,
+                }
             },
         )

@@ -245,10 +245,12 @@ def _log_rpc(method: str, tenant: str, status: str, seconds: float, request_id: 
         duration_ms,
         request_id,
         extra={
-            "rpc": method,
-            "tenant": tenant,
-            "status": status,
-            "duration_ms": duration_ms,
-            "request_id": request_id,
+            "fields": {
+                "rpc": method,
+                "tenant": tenant,
+                "status": status,
+                "duration_ms": duration_ms,
+                "request_id": request_id,
+            }
         },
     )
