@@ -5,15 +5,15 @@ import time
 from collections.abc import Iterator
 
 import grpc
-import httpx
 import pytest
 from identity.v1 import change_service_pb2_grpc, user_pb2, user_service_pb2, user_service_pb2_grpc
-from prometheus_client.parser import text_string_to_metric_families
 
 from identity_service.store.engine import Database
 from tests.changes.support import Log
 from tests.conftest import ServerThread
 from tests.helpers import TenantAccess, new_credential
+from tests.scrape import Samples, sample
+from tests.scrape import scrape as scrape_port
 
 GET_USER = "/identity.v1.UserService/GetUser"
 CREATE_USER = "/identity.v1.UserService/CreateUser"
@@ -33,22 +33,10 @@ def metered_channel(metered: ServerThread) -> Iterator[grpc.Channel]:
         yield opened
 
 
-def scrape(server: ServerThread) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    """Every sample of GET /metrics, by name and labels."""
+def scrape(server: ServerThread) -> Samples:
+    """Every sample of the server's /metrics."""
     assert server.running.metrics is not None
-    response = httpx.get(f"http://127.0.0.1:{server.running.metrics.port}/metrics")
-    assert response.status_code == 200
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
-
-
-def sample(
-    scraped: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
-) -> float:
-    return scraped.get((name, frozenset(labels.items())), 0.0)
+    return scrape_port(server.running.metrics.port)
 
 
 def create_user(channel: grpc.Channel, tenant: TenantAccess, user_name: str) -> user_pb2.User:

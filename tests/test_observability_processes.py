@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from identity_service.store.engine import Database
 from tests.helpers import TenantAccess, new_tenant
 from tests.processes import Processes, Started, free_port, wait_until_serving
 from tests.replicas import migrate
+from tests.scrape import scrape
 
 
 @dataclass(frozen=True)
@@ -75,11 +75,7 @@ def lines(started: Started, request_id: str) -> list[dict[str, object]]:
 
 
 def metric_names(port: int) -> set[str]:
-    response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
-    assert response.status_code == 200
-    return {
-        s.name for family in text_string_to_metric_families(response.text) for s in family.samples
-    }
+    return {name for name, _ in scrape(port)}
 
 
 def test_every_line_is_json_and_one_request_id_ties_both_services(roster: Roster) -> None:

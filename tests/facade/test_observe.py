@@ -9,11 +9,9 @@ import logging
 import re
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from identity.v1 import change_pb2, change_service_pb2_grpc
-from prometheus_client.parser import text_string_to_metric_families
 
 from identity_service.logs import JsonFormatter as ServiceFormatter
 from identity_service.store.engine import Database
@@ -23,10 +21,11 @@ from scim_facade.settings import Settings
 from tests.changes.conftest import watcher
 from tests.facade.conftest import SCIM_JSON
 from tests.helpers import TenantAccess
+from tests.scrape import Samples
+from tests.scrape import scrape as scrape_port
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
 USER = "/scim/v2/Users/{user_id}"
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +37,8 @@ def metered(target: str) -> Iterator[TestClient]:
 
 
 def scrape(facade: TestClient) -> Samples:
-    port = facade.app.state.metrics.port  # type: ignore[attr-defined]
-    response = httpx.get(f"http://127.0.0.1:{port}/metrics")
-    assert response.status_code == 200
-    return {
-        (s.name, frozenset(s.labels.items())): s.value
-        for family in text_string_to_metric_families(response.text)
-        for s in family.samples
-    }
+    """Every sample of the facade's /metrics."""
+    return scrape_port(facade.app.state.metrics.port)  # type: ignore[attr-defined]
 
 
 def requests_total(scraped: Samples, route: str, method: str, status: int, tenant: str) -> float:
