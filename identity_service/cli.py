@@ -29,7 +29,8 @@ environment:
   ROSTER_DATABASE_POOL_SIZE, ROSTER_DATABASE_MAX_OVERFLOW (PostgreSQL pool),
   ROSTER_HEALTH_CHECK_SECONDS, ROSTER_HEALTH_CHECK_TIMEOUT_SECONDS (readiness),
   ROSTER_MAX_CONNECTION_AGE_SECONDS, ROSTER_MAX_CONNECTION_AGE_GRACE_SECONDS,
-  ROSTER_KEEPALIVE_SECONDS, ROSTER_AUTH_CACHE_SECONDS: see README
+  ROSTER_KEEPALIVE_SECONDS, ROSTER_AUTH_CACHE_SECONDS, ROSTER_LOG_FORMAT,
+  ROSTER_METRICS_LISTEN: see README
   "Configuration" and docs/deploy.md.
   ROSTER_TOKEN is the bearer credential of `watch` and `audit`.
 """
@@ -126,6 +127,14 @@ def _add_serve(group: _Group, database: argparse.ArgumentParser) -> None:
         help="how long calls in flight may finish after SIGTERM (default: 10)",
     )
     serve.add_argument("--log-level", metavar="LEVEL", help="DEBUG, INFO, ... (default: INFO)")
+    serve.add_argument(
+        "--log-format", choices=("text", "json"), help="text or JSON lines (default: text)"
+    )
+    serve.add_argument(
+        "--metrics-listen",
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics at http://HOST:PORT/metrics (default: off)",
+    )
 
 
 def _add_tenants(group: _Group, database: argparse.ArgumentParser) -> None:

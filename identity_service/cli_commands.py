@@ -14,7 +14,7 @@ from typing import TypeVar
 from sqlalchemy.engine import make_url
 
 from identity_service import cli_output as out
-from identity_service import server
+from identity_service import logs, server
 from identity_service.domain.errors import NotFound, TenantExists
 from identity_service.domain.models import (
     Caller,
@@ -38,7 +38,6 @@ ItemT = TypeVar("ItemT", bound=out.Item)
 Command = Callable[[argparse.Namespace, Settings], int]
 # Users and groups need the read scope as well as the operator's admin scope.
 READER = Caller(OPERATOR.credential_id, None, None, frozenset({Scope.ADMIN, Scope.READ}))
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 TENANT_SCOPES = ("scim",)
 
 
@@ -57,7 +56,7 @@ def on_database(command: Callable[[argparse.Namespace, Database], int]) -> Comma
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
-    logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
+    logs.configure(settings.log_level, settings.log_format)
     # Alembic narrates the migration check at INFO; only its warnings matter here.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:

@@ -1,6 +1,7 @@
 """The grpc.aio server: identity.v1 services, health checking (readiness
-follows the database), reflection, connection age and keepalive limits, and
-a graceful shutdown (health NOT_SERVING, drain, stop) on SIGTERM or SIGINT."""
+follows the database), reflection, connection age and keepalive limits,
+Prometheus metrics on a listener of their own when configured, and a
+graceful shutdown (health NOT_SERVING, drain, stop) on SIGTERM or SIGINT."""
 
 import asyncio
 import gc
@@ -26,6 +27,7 @@ from identity_service.service.access import Access
 from identity_service.service.feed import Feed
 from identity_service.service.tokens import Tokens
 from identity_service.service.watch import Watch
+from identity_service.servicers.metrics import Exposition
 from identity_service.settings import Settings
 from identity_service.store import migrate
 from identity_service.store.engine import Database
@@ -55,8 +57,8 @@ class NotMigrated(Exception):
 @dataclass(frozen=True)
 class Running:
     """A started server, the port it is bound to, its health servicer, the
-    feed that wakes its change streams, the readiness checker, and the
-    lanes its calls run in."""
+    feed that wakes its change streams, the readiness checker, the lanes
+    its calls run in, and its metrics listener (None: not configured)."""
 
     server: grpc.aio.Server
     port: int
@@ -66,6 +68,7 @@ class Running:
     readiness: "Readiness"
     access: Access
     lanes: servicers.Lanes
+    metrics: Exposition | None = None
 
 
 class Readiness:
@@ -188,10 +191,11 @@ async def start(settings: Settings, db: Database) -> Running:
     )
     reflection.enable_server_reflection(services, server)
     port = _bind(server, settings)
+    metrics = _expose(settings.metrics_listen) if settings.metrics_listen else None
     feed.open()
     await server.start()
     readiness.open()
-    return Running(server, port, health_servicer, services, feed, readiness, access, lanes)
+    return Running(server, port, health_servicer, services, feed, readiness, access, lanes, metrics)
 
 
 def _tokens(db: Database, settings: Settings) -> Tokens:
@@ -211,6 +215,8 @@ async def stop(running: Running, grace: float | None) -> None:
     await running.server.stop(grace)
     running.lanes.close()
     running.access.close()
+    if running.metrics is not None:
+        running.metrics.close()
 
 
 def run(settings: Settings) -> None:
@@ -245,6 +251,8 @@ async def _serve(settings: Settings) -> None:
         log.info(
             "identity_service listening on %s:%d (%s)", settings.host, running.port, _mode(settings)
         )
+        if running.metrics is not None:
+            log.info("metrics at http://%s/metrics", settings.metrics_listen)
         signum = await stopping
         log.info(
             "received %s: draining for up to %gs",
@@ -327,6 +335,14 @@ def _bind(server: grpc.aio.Server, settings: Settings) -> int:
         return server.add_secure_port(settings.listen, _tls_credentials(settings))
     except RuntimeError as exc:  # grpc's only report of a failed bind
         raise ListenError(f"cannot listen on {settings.listen}") from exc
+
+
+def _expose(listen: str) -> Exposition:
+    """Serve the metrics on `listen` (HOST:PORT)."""
+    try:
+        return Exposition(listen)
+    except OSError as exc:
+        raise ListenError(f"cannot serve metrics on {listen}: {exc.strerror}") from exc
 
 
 def _mode(settings: Settings) -> str:

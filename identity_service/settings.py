@@ -2,7 +2,7 @@
 prefixed ROSTER_, overridden by command-line flags) and passed down."""
 
 import logging
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, FilePath, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     # expire this long after they are issued.
     access_token_seconds: int = Field(default=3600, ge=1, le=86400)
     log_level: str = "INFO"
+    # "json": one JSON object per line (time, level, logger, message and
+    # the line's fields); "text": the message alone after time and level.
+    log_format: Literal["text", "json"] = "text"
+    # Prometheus metrics over HTTP at /metrics on HOST:PORT; empty: none
+    # (decision 0020).
+    metrics_listen: str = ""
     # WatchChanges: seconds between checkpoints of a stream, and between the
     # process's polls of the watched tenants' logs (the fallback for writes
     # on other replicas or a missed wake-up).
@@ -71,10 +77,12 @@ class Settings(BaseSettings):
     @field_validator("listen")
     @classmethod
     def _host_and_port(cls, value: str) -> str:
-        host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or int(port) > 65535:
-            raise ValueError("give HOST:PORT, e.g. 127.0.0.1:50051 or [::]:50051 (port 0: any)")
-        return value
+        return _checked_address(value)
+
+    @field_validator("metrics_listen")
+    @classmethod
+    def _metrics_host_and_port(cls, value: str) -> str:
+        return value and _checked_address(value)
 
     @field_validator("log_level")
     @classmethod
@@ -99,3 +107,10 @@ class Settings(BaseSettings):
     @property
     def host(self) -> str:
         return self.listen.rpartition(":")[0]
+
+
+def _checked_address(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError("give HOST:PORT, e.g. 127.0.0.1:50051 or [::]:50051 (port 0: any)")
+    return value

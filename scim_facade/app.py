@@ -1,5 +1,6 @@
 """The FastAPI application: routes under /scim/v2, the request checks every
-route shares, and every error rendered as a SCIM Error."""
+route shares, and every error rendered as a SCIM Error; probes under
+/healthz; request ids, metrics and one log line per request (observe.py)."""
 
 import logging
 from collections.abc import AsyncIterator
@@ -13,11 +14,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scim_facade.client import IdentityClient
 from scim_facade.errors import ScimError, from_grpc
+from scim_facade.metrics import Exposition
+from scim_facade.observe import Observe
 from scim_facade.responses import ScimResponse
 from scim_facade.routes import groups, search, users
 from scim_facade.routes.bulk import router as bulk_router
 from scim_facade.routes.common import PREFIX
 from scim_facade.routes.discovery import router as discovery_router
+from scim_facade.routes.health import router as health_router
 from scim_facade.routes.me import router as me_router
 from scim_facade.routes.oauth import router as oauth_router
 from scim_facade.settings import Settings
@@ -91,15 +95,19 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings, client: IdentityClient | None = None) -> FastAPI:
     """The facade, talking to identity_service through `client` (made from
-    `settings` when not given, and then closed on shutdown)."""
+    `settings` when not given, and then closed on shutdown), with its
+    metrics listener open while it runs when `settings.metrics_listen` says."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = client is None
         app.state.client = client or IdentityClient(settings)
+        app.state.metrics = Exposition(settings.metrics_listen) if settings.metrics_listen else None
         try:
             yield
         finally:
+            if app.state.metrics is not None:
+                app.state.metrics.close()
             if own:
                 await app.state.client.close()
 
@@ -118,6 +126,9 @@ def create_app(settings: Settings, client: IdentityClient | None = None) -> Fast
     app.include_router(search.router, prefix=PREFIX)
     app.include_router(bulk_router, prefix=PREFIX)
     app.include_router(oauth_router)
+    app.include_router(health_router)
     _install_error_handlers(app)
+    # Observe inside ScimPaths: it sees the scope the router marks the route in.
+    app.add_middleware(Observe, prefix=PREFIX)
     app.add_middleware(ScimPaths)
     return app

@@ -8,10 +8,9 @@ import sys
 import uvicorn
 from pydantic import ValidationError
 
+from scim_facade import logs
 from scim_facade.app import create_app
 from scim_facade.settings import Settings
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain)")
     serve.add_argument("--tls-key", help="the certificate's PEM private key")
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR")
+    serve.add_argument("--log-format", choices=("text", "json"), help="text or JSON lines")
+    serve.add_argument(
+        "--metrics-listen", help="HOST:PORT to serve Prometheus metrics at /metrics (default: off)"
+    )
     return parser
 
 
@@ -42,6 +45,8 @@ def _settings(args: argparse.Namespace) -> Settings:
             ("tls_cert_file", args.tls_cert),
             ("tls_key_file", args.tls_key),
             ("log_level", args.log_level),
+            ("log_format", args.log_format),
+            ("metrics_listen", args.metrics_listen),
         )
         if value is not None
     }
@@ -55,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     except ValidationError as exc:
         print(f"error: {exc.errors()[0]['msg']}", file=sys.stderr)
         sys.exit(2)
-    logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
+    logs.configure(settings.log_level.upper(), settings.log_format)
     logging.getLogger("scim_facade").info(
         "SCIM base URL: %s://%s:%d/scim/v2 (identity_service at %s)",
         settings.scheme,
@@ -74,9 +79,10 @@ def main(argv: list[str] | None = None) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
-        # uvicorn builds every response's access line before its logger drops
-        # it: below INFO, log no access at all.
-        access_log=logging.getLevelNamesMapping()[settings.log_level.upper()] <= logging.INFO,
+        # Logging is configured above (text or JSON), and the facade writes
+        # each request's line itself (observe.py), with its request id.
+        log_config=None,
+        access_log=False,
         proxy_headers=False,
         ssl_certfile=settings.tls_cert_file,
         ssl_keyfile=settings.tls_key_file,

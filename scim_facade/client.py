@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import grpc
+from grpc_health.v1 import health_pb2_grpc
 from identity.v1 import group_service_pb2_grpc, token_service_pb2_grpc, user_service_pb2_grpc
 
 from scim_facade.settings import Settings
@@ -78,6 +79,7 @@ class IdentityClient:
         self.users = user_service_pb2_grpc.UserServiceStub(self._channel)
         self.groups = group_service_pb2_grpc.GroupServiceStub(self._channel)
         self.tokens = token_service_pb2_grpc.TokenServiceStub(self._channel)
+        self.health = health_pb2_grpc.HealthStub(self._channel)
 
     async def close(self) -> None:
         await self._channel.close(grace=None)
@@ -88,13 +90,19 @@ class IdentityClient:
 ORIGIN_METHOD = "x-roster-origin-method"
 ORIGIN_PATH = "x-roster-origin-path"
 ORIGIN_CLIENT = "x-roster-origin-client"
+# The SCIM request's id: logged with the RPC, recorded in its changes.
+REQUEST_ID = "x-request-id"
 
 
-def metadata(token: str, origin: tuple[str, str, str] | None = None) -> tuple[tuple[str, str], ...]:
+def metadata(
+    token: str, origin: tuple[str, str, str] | None = None, request_id: str = ""
+) -> tuple[tuple[str, str], ...]:
     """Call metadata that forwards the IdP's bearer token unchanged and, when
-    given, the IdP's request (method, path, client address): never a header
-    value that could hold a secret."""
-    forwarded = (("authorization", f"Bearer {token}"),)
+    given, the request's id and the IdP's request (method, path, client
+    address): never a header value that could hold a secret."""
+    forwarded: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {token}"),)
+    if request_id:
+        forwarded += ((REQUEST_ID, request_id),)
     if origin is None:
         return forwarded
     keys = (ORIGIN_METHOD, ORIGIN_PATH, ORIGIN_CLIENT)

@@ -4,7 +4,7 @@ ROSTER_FACADE_, overridden by command-line flags; read once and passed down."""
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, FilePath, model_validator
+from pydantic import Field, FilePath, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,6 +33,21 @@ class Settings(BaseSettings):
     bulk_max_operations: int = Field(default=1000, ge=1)
     bulk_max_payload_bytes: int = Field(default=1_048_576, ge=1024)
     log_level: str = "INFO"
+    # "json": one JSON object per line; "text": time, level, logger, message.
+    log_format: Literal["text", "json"] = "text"
+    # Prometheus metrics over HTTP at /metrics on HOST:PORT, a listener of
+    # their own (never the SCIM port); empty: none (decision 0020).
+    metrics_listen: str = ""
+    # /healthz/ready: how long identity_service's health check may take.
+    ready_timeout_seconds: float = Field(default=1.0, gt=0)
+
+    @field_validator("metrics_listen")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if value and (not sep or not host or not port.isdigit() or int(port) > 65535):
+            raise ValueError("give HOST:PORT, e.g. 127.0.0.1:9465 (port 0: any), or nothing")
+        return value
 
     @model_validator(mode="after")
     def _tls_files_together(self) -> Self:

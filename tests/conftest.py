@@ -43,11 +43,12 @@ class ServerThread:
         # property tests and fuzzers call one tenant faster than an IdP would.
         settings = {
             "watch_checkpoint_seconds": 0.5,
+            "listen": "127.0.0.1:0",
             "rate_limit_tenant_per_second": 0,
             "rate_limit_credential_per_second": 0,
             **settings,
         }
-        configured = Settings(database_url=database_url, listen="127.0.0.1:0", **settings)
+        configured = Settings(database_url=database_url, **settings)
         self.running = self._call(server_module.start(configured, db))
 
     def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:

@@ -76,6 +76,9 @@ class Origin:
     method: str = ""
     path: str = ""
     client: str = ""
+    # The caller's id of the request (the facade's X-Request-Id): logged,
+    # and recorded as a change's request_id when the RPC names none.
+    request_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,10 @@ def record(
         origin.path if origin else "",
         origin.client if origin else "",
     )
+    # The RPC's own request_id (idempotency) wins; else the id of the request
+    # the caller made the call for, so a SCIM call's X-Request-Id reaches its
+    # records (decision 0020).
+    request_id = request_id or (origin.request_id if origin else "")
     store.append(conn, tenant, records, actor=actor, request_id=request_id, at=now())
 
 

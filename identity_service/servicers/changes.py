@@ -15,7 +15,7 @@ from identity_service.domain.errors import InvalidField
 from identity_service.service import changes
 from identity_service.service.changes import Changes
 from identity_service.service.watch import Filters, Watch
-from identity_service.servicers import names
+from identity_service.servicers import metrics, names
 from identity_service.servicers.convert import timestamp
 from identity_service.servicers.interceptor import caller
 
@@ -97,4 +97,5 @@ class ChangeServicer(change_service_pb2_grpc.ChangeServiceServicer):
                 if isinstance(event, Checkpoint):
                     yield _Event(checkpoint=checkpoint(event))
                 else:
+                    metrics.delivered(event.commit_time)
                     yield _Event(change=change(event))

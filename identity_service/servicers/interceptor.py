@@ -1,6 +1,7 @@
 """The one server interceptor: authenticates every call, converts domain
 errors into rich statuses (google.rpc.Status with ErrorInfo and BadRequest),
-and writes one log line per RPC. Secrets are never logged."""
+writes one log line per RPC and counts it in the metrics. Secrets are never
+logged."""
 
 import asyncio
 import contextlib
@@ -22,6 +23,7 @@ from grpc_status import rpc_status
 from identity_service.domain.errors import DomainError, InvalidCredential
 from identity_service.domain.models import Caller, Origin
 from identity_service.service.access import Access
+from identity_service.servicers import metrics
 from identity_service.servicers.ratelimit import RateLimiter
 
 ERROR_DOMAIN = "roster.identity.v1"
@@ -33,7 +35,14 @@ PUBLIC_PREFIXES = ("/grpc.health.v1.Health/",)
 ORIGIN_METHOD = "x-roster-origin-method"
 ORIGIN_PATH = "x-roster-origin-path"
 ORIGIN_CLIENT = "x-roster-origin-client"
+# The caller's id of its request (the facade sends the SCIM request's
+# X-Request-Id): on the RPC's log line and in its change records.
+REQUEST_ID = "x-request-id"
+# Trailing metadata of every authenticated call: the tenant it was served
+# for, which the facade counts its requests by.
+TENANT = "x-roster-tenant"
 _ORIGIN_MAX = 512  # characters kept of each value
+_REQUEST_ID_MAX = 64  # the change log's request_id column
 
 _caller: contextvars.ContextVar[Caller] = contextvars.ContextVar("caller")
 _log = logging.getLogger("identity_service.rpc")
@@ -87,12 +96,13 @@ def rich_status(error: DomainError) -> status_pb2.Status:
     )
 
 
-_ORIGIN_KEYS = (ORIGIN_METHOD, ORIGIN_PATH, ORIGIN_CLIENT)
+_ORIGIN_KEYS = (ORIGIN_METHOD, ORIGIN_PATH, ORIGIN_CLIENT, REQUEST_ID)
 
 
 def _credentials(context: Context) -> tuple[str, Origin | None]:
-    """The bearer secret of the call, and the request it reports (None
-    when it reports none), read in one pass over its metadata."""
+    """The bearer secret of the call ("" when it sends none), and the
+    request it reports (None when it reports none), read in one pass over
+    its metadata."""
     secret, values = "", {}
     for key, value in context.invocation_metadata() or ():
         if not isinstance(value, str):
@@ -102,9 +112,7 @@ def _credentials(context: Context) -> tuple[str, Origin | None]:
             if scheme.lower() == "bearer":
                 secret = token.strip()
         elif key in _ORIGIN_KEYS:
-            values[key] = value[:_ORIGIN_MAX]
-    if not secret:
-        raise InvalidCredential("missing bearer credential: send 'authorization: Bearer <secret>'")
+            values[key] = value[: _REQUEST_ID_MAX if key == REQUEST_ID else _ORIGIN_MAX]
     if not values:
         return secret, None
     return secret, Origin(*(values.get(key, "") for key in _ORIGIN_KEYS))
@@ -167,31 +175,40 @@ class Interceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
 
     def _wrap_stream(self, method: str, behavior: StreamBehavior) -> StreamBehavior:
         async def serve(request: Any, context: Context) -> AsyncIterator[Any]:
-            async with self._serving(method, request, context):
-                async for response in behavior(request, context):
-                    yield response
+            async with self._serving(method, request, context) as tenant:
+                with metrics.stream_open(tenant):
+                    async for response in behavior(request, context):
+                        yield response
 
         return serve
 
     @contextlib.asynccontextmanager
-    async def _serving(self, method: str, request: Any, context: Context) -> AsyncIterator[None]:
-        """Authenticate the call and make its caller current; end a failed
-        call with a rich status; write the RPC's one log line."""
+    async def _serving(self, method: str, request: Any, context: Context) -> AsyncIterator[str]:
+        """Authenticate the call and make its caller current (yields its
+        tenant); end a failed call with a rich status; write the RPC's one
+        log line and count it."""
         started = time.perf_counter()
-        status, tenant = "OK", "-"
+        status, tenant, request_id = "OK", "-", getattr(request, "request_id", "")
         try:
             secret, origin = _credentials(context)
+            if origin is not None:
+                request_id = request_id or origin.request_id
+            if not secret:
+                raise InvalidCredential(
+                    "missing bearer credential: send 'authorization: Bearer <secret>'"
+                )
             who = self._access.remembered(secret)
             if who is None:
                 who = await asyncio.to_thread(self._access.authenticate, secret)
             if origin is not None:
                 who = dataclasses.replace(who, origin=origin)
             tenant = who.tenant_slug or "platform"
+            context.set_trailing_metadata(((TENANT, tenant),))
             # Once per call: a stream counts when it opens, not per message.
             self._limiter.admit(method, who)
             token = _caller.set(who)
             try:
-                yield
+                yield tenant
             finally:
                 # grpc closes a stream the client cancelled from another
                 # context, where the token cannot be reset (ValueError); the
@@ -203,20 +220,47 @@ class Interceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             raise
         except DomainError as error:
             status = error.code
-            # grpc-stubs lacks the asyncio context's abort_with_status.
-            await context.abort_with_status(  # type: ignore[attr-defined]
-                rpc_status.to_status(rich_status(error))
-            )
+            await _abort(context, error, tenant)
         except Exception:
             status = "INTERNAL"
             _log.exception("unexpected error in %s", method)
             await context.abort(grpc.StatusCode.INTERNAL, "internal error")
         finally:
-            _log.info(
-                "rpc method=%s tenant=%s status=%s duration_ms=%.2f request_id=%s",
-                method,
-                tenant,
-                status,
-                (time.perf_counter() - started) * 1000,
-                getattr(request, "request_id", "") or "-",
-            )
+            seconds = time.perf_counter() - started
+            metrics.observe(method, status, tenant, seconds)
+            _log_rpc(method, tenant, status, seconds, request_id or "-")
+
+
+async def _abort(context: Context, error: DomainError, tenant: str) -> None:
+    """End the call with the rich status of `error`, and the tenant in its
+    trailing metadata once the caller is known (an abort replaces the
+    trailing metadata set before)."""
+    status = rpc_status.to_status(rich_status(error))
+    trailing = tuple(status.trailing_metadata)
+    if tenant != "-":
+        trailing += ((TENANT, tenant),)
+    await context.abort(status.code, status.details, trailing)
+
+
+def _log_rpc(method: str, tenant: str, status: str, seconds: float, request_id: str) -> None:
+    """The RPC's one log line; its fields also as a JSON log's keys."""
+    if not _log.isEnabledFor(logging.INFO):
+        return
+    duration_ms = round(seconds * 1000, 2)
+    _log.info(
+        "rpc method=%s tenant=%s status=%s duration_ms=%.2f request_id=%s",
+        method,
+        tenant,
+        status,
+        duration_ms,
+        request_id,
+        extra={
+            "fields": {
+                "rpc": method,
+                "tenant": tenant,
+                "status": status,
+                "duration_ms": duration_ms,
+                "request_id": request_id,
+            }
+        },
+    )

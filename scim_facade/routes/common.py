@@ -11,6 +11,7 @@ from scim_facade import parsing
 from scim_facade.call import Call
 from scim_facade.client import IdentityClient
 from scim_facade.errors import ScimError, unauthorized
+from scim_facade.observe import exchange
 from scim_facade.projection import Projection
 from scim_facade.settings import Settings
 
@@ -55,7 +56,7 @@ def scim_call(request: Request) -> Call:
         scope["scheme"], request.headers.get("host"), server and tuple(server), root
     )
     called_by = None if request.method == "GET" else origin(request)
-    return Call(client, settings, bearer_token(request), base_url, called_by)
+    return Call(client, settings, bearer_token(request), base_url, called_by, exchange(scope))
 
 
 @functools.lru_cache(maxsize=64)

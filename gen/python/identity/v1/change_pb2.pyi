@@ -194,7 +194,10 @@ class Change(_message.Message):
     resource: _builtins.str
     """The resource name, e.g. "tenants/{tenant}/users/{user}"."""
     request_id: _builtins.str
-    """The request_id of the mutation, if it had one."""
+    """The request_id of the mutation, if it had one; else the caller's id of
+    its request, sent as call metadata `x-request-id` (the SCIM facade
+    sends the IdP's X-Request-Id), cut to 64 characters.
+    """
     seq: _builtins.int
     """The sequence number within the tenant's log: 1, 2, 3, ... without gaps."""
     @_builtins.property
