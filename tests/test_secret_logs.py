@@ -159,7 +159,7 @@ def test_the_run_wrote_debug_logs_of_both_services(run: Run) -> None:
     texts = {log.name: log.read_text() for log in run.logs}
     assert "DEBUG" in texts["identity_service.log"]
     assert "DEBUG" in texts["scim_facade.log"]
-    assert "POST /oauth/token" in texts["scim_facade.log"]
+    assert "request method=POST route=/oauth/token status=200" in texts["scim_facade.log"]
     assert len(run.secrets) == 3  # the tenant's token, the client's secret, an access token
 
 
