@@ -38,6 +38,12 @@ class Served:
         self._current = self._processes.start(self._module, arguments, self._environment)
         assert self._current.port() == self.port
 
+    @property
+    def log(self) -> Path:
+        """The log file of the process started last."""
+        assert self._current is not None
+        return self._current.log
+
     def signal(self, signum: signal.Signals) -> None:
         assert self._current is not None
         self._current.process.send_signal(signum)

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from identity.v1 import user_pb2, user_service_pb2, user_service_pb2_grpc
@@ -22,7 +21,7 @@ from tests.faults import audit
 from tests.faults.load import Load
 from tests.faults.support import Facade, Identity, Stored, assert_unavailable, stored, stored_sqlite
 from tests.helpers import error_info, new_tenant
-from tests.postgres import Postgres
+from tests.postgres import Postgres, Reachability
 from tests.processes import Processes
 
 pytestmark = pytest.mark.timeout(240)
@@ -117,18 +116,6 @@ def own_postgres() -> Iterator[Postgres]:
         yield server
 
 
-def _terminate_connections(postgres: Postgres, url: str) -> int:
-    """pg_terminate_backend of every connection to the database at `url`:
-    identity_service's pool, as a DBA or a failover would."""
-    admin = f"postgresql://roster@127.0.0.1:{postgres.port}/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-            (url.rpartition("/")[2],),
-        ).fetchall()
-    return len(rows)
-
-
 @pytest.mark.parametrize("fault", ["terminate_connections", "restart_postgresql"])
 def test_postgresql_connection_loss_under_write_load_loses_no_acknowledged_write(
     processes: Processes, own_postgres: Postgres, fault: str
@@ -150,7 +137,7 @@ def test_postgresql_connection_loss_under_write_load_loses_no_acknowledged_write
             if fault == "restart_postgresql":
                 own_postgres.restart()
             else:
-                assert _terminate_connections(own_postgres, data.url) > 0
+                assert Reachability(own_postgres, data.url).terminate() > 0
         load.wait_for_steps(STEPS, STEP_SECONDS)
     finally:
         acknowledged = load.stop()
