@@ -4,9 +4,6 @@ facade, on SQLite and PostgreSQL: after the restart every acknowledged write
 is there, none is half applied, and the change log matches the data. Writes
 in flight at the kill may or may not be there, but whole."""
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from identity_service.store.engine import Database
@@ -22,13 +19,6 @@ DEADLINE_SECONDS = 3.0
 # Fully acknowledged steps per worker before the kill and after the restart.
 STEPS = 3
 STEP_SECONDS = 90.0
-
-
-@pytest.fixture
-def processes(tmp_path: Path) -> Iterator[Processes]:
-    started = Processes(tmp_path)
-    yield started
-    started.kill_all()
 
 
 def _served(processes: Processes, database_url: str) -> tuple[Identity, Facade]:

@@ -36,15 +36,13 @@ def data(postgres: Postgres) -> Iterator[Stored]:
 
 
 @pytest.fixture
-def identity(tmp_path: Path, data: Stored) -> Iterator[Identity]:
+def identity(processes: Processes, data: Stored) -> Identity:
     """identity_service whose readiness is checked once an hour, so it stays
     in the facade's rotation and receives the calls while its database is
     cut off."""
-    processes = Processes(tmp_path)
     served = Identity(processes, data.url, ROSTER_HEALTH_CHECK_SECONDS="3600")
     served.start()
-    yield served
-    processes.kill_all()
+    return served
 
 
 def _received(log: Path, method: str) -> int:

@@ -36,13 +36,6 @@ STEP_SECONDS = 90.0
 
 
 @pytest.fixture
-def processes(tmp_path: Path) -> Iterator[Processes]:
-    started = Processes(tmp_path)
-    yield started
-    started.kill_all()
-
-
-@pytest.fixture
 def sqlite_data(tmp_path: Path) -> Iterator[Stored]:
     data = stored_sqlite(tmp_path)
     yield data
