@@ -25,24 +25,27 @@ GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 SOME_ID = "0b7f3c1e-0000-4000-8000-000000000000"
 READ_ATTEMPTS = 3
+_MARKER = "GroupService/ListGroups"
 _RENAME = {"op": "replace", "path": "displayName", "value": "renamed"}
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def data(postgres: Postgres) -> Iterator[Stored]:
     served = stored(postgres.database())
     yield served
     served.database.dispose()
 
 
-@pytest.fixture
-def identity(processes: Processes, data: Stored) -> Identity:
+@pytest.fixture(scope="module")
+def identity(tmp_path_factory: pytest.TempPathFactory, data: Stored) -> Iterator[Identity]:
     """identity_service whose readiness is checked once an hour, so it stays
     in the facade's rotation and receives the calls while its database is
     cut off."""
+    processes = Processes(tmp_path_factory.mktemp("retries"))
     served = Identity(processes, data.url, ROSTER_HEALTH_CHECK_SECONDS="3600")
     served.start()
-    return served
+    yield served
+    processes.kill_all()
 
 
 def _received(log: Path, method: str) -> int:
@@ -50,11 +53,12 @@ def _received(log: Path, method: str) -> int:
     return len(re.findall(rf"rpc method=/identity\.v1\.{method} ", log.read_text()))
 
 
-def _logged_after(identity: Identity, facade: TestClient, method: str) -> int:
-    """The number of `method` calls logged, once a later marker call
-    (ListGroups, answered OK) shows every earlier line is written."""
+def _received_so_far(identity: Identity, facade: TestClient, method: str) -> int:
+    """How many `method` calls identity_service logged, once a marker call
+    (ListGroups, answered OK) shows that every earlier line is written."""
+    markers = _received(identity.log, _MARKER)
     assert facade.get(f"{BASE}/Groups").status_code == 200
-    while "method=/identity.v1.GroupService/ListGroups tenant" not in identity.log.read_text():
+    while _received(identity.log, _MARKER) == markers:
         time.sleep(0.05)
     return _received(identity.log, method)
 
@@ -107,10 +111,11 @@ def test_reads_are_retried_on_unavailable_and_writes_are_sent_once(
     database = Reachability(postgres, data.url)
     with TestClient(create_app(settings), base_url="http://scim.test") as facade:
         facade.headers.update({"Authorization": f"Bearer {data.tenant.secret}"})
+        before = _received_so_far(identity, facade, rpc)
         database.cut()
         try:
             response = facade.request(method, f"{BASE}{path}", json=body)
         finally:
             database.restore()
         assert_unavailable(response)
-        assert _logged_after(identity, facade, rpc) == attempts
+        assert _received_so_far(identity, facade, rpc) - before == attempts
