@@ -21,6 +21,7 @@ from tests.processes import Processes
 
 BASE = "/scim/v2"
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
+BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 DEADLINE_SECONDS = 2.0
 # A facade without deadlines would hang: pytest-timeout fails such a test.
 pytestmark = pytest.mark.timeout(90)
@@ -119,3 +120,19 @@ def test_a_server_that_accepts_connections_but_never_answers_is_503(
         target = f"127.0.0.1:{silent.getsockname()[1]}"
         with _facade(target, stored_data.tenant.secret) as client:
             assert_unavailable(client.request(method, f"{BASE}{path}", json=body))
+
+
+def test_bulk_operations_while_identity_service_is_down_each_answer_503(
+    identity: Identity, facade: TestClient
+) -> None:
+    """A bulk request reports each operation's own status (RFC 7644 §3.7.3):
+    with identity_service gone every operation is 503, and the IdP can retry
+    exactly those."""
+    operations = [
+        {"method": "POST", "path": "/Users", "bulkId": f"b{n}", "data": _user(f"bulk-{n}")}
+        for n in range(2)
+    ]
+    identity.kill()
+    response = facade.post(f"{BASE}/Bulk", json={"schemas": [BULK], "Operations": operations})
+    assert response.status_code == 200, response.text
+    assert [op["status"] for op in response.json()["Operations"]] == ["503", "503"]
