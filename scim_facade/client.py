@@ -36,6 +36,8 @@ _METHOD_CONFIG = {
     ]
 }
 
+MAX_RECONNECT_BACKOFF_MS = 5000
+
 
 def service_config(settings: Settings) -> dict[str, Any]:
     """The channel's service config. With round_robin each subchannel also
@@ -67,6 +69,10 @@ class IdentityClient:
         options: list[tuple[str, Any]] = [
             ("grpc.service_config", json.dumps(service_config(settings))),
             ("grpc.enable_retries", 1),
+            # After an outage, reconnect within 5 s of identity_service's
+            # return, not after gRPC's default backoff of up to 120 s
+            # (docs/decisions/0017-faults.md).
+            ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
         ]
         credentials = _credentials(settings)
         if credentials is None:

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Self
 
 import psycopg
+from psycopg import sql
 
 from tests.processes import free_port
 
@@ -57,7 +58,10 @@ class Postgres:
             capture_output=True,
             **self._as,  # type: ignore[call-overload]
         )
-        with self._log.open("wb") as log:
+        self._launch()
+
+    def _launch(self) -> None:
+        with self._log.open("ab") as log:
             self._process = subprocess.Popen(
                 [
                     *(_program("postgres"), "-D", str(self.data), "-p", str(self.port)),
@@ -97,6 +101,19 @@ class Postgres:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self._dsn(name)
 
+    def restart(self) -> None:
+        """A fast shutdown (every client connection is closed) and a start
+        on the same data and port."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGINT)
+        self._process.wait(timeout=30)
+        self._launch()
+
+    @property
+    def admin_url(self) -> str:
+        """A connection to the server's own `postgres` database."""
+        return self._dsn("postgres")
+
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:
             # SIGINT: fast shutdown (SIGTERM's "smart" one waits for clients).
@@ -115,3 +132,38 @@ class Postgres:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class Reachability:
+    """Makes one PostgreSQL database unreachable for real, from an admin
+    connection to another database: new connections are refused and the
+    open ones are terminated, until it is reachable again."""
+
+    def __init__(self, postgres: Postgres, url: str) -> None:
+        self._admin = postgres.admin_url
+        self._name = url.rpartition("/")[2]
+
+    def cut(self) -> None:
+        with psycopg.connect(self._admin, autocommit=True) as admin:
+            admin.execute(self._allow(False))
+        self.terminate()
+
+    def terminate(self) -> int:
+        """pg_terminate_backend of every open connection to the database (as
+        a DBA or a failover would); how many there were."""
+        with psycopg.connect(self._admin, autocommit=True) as admin:
+            return len(
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                    (self._name,),
+                ).fetchall()
+            )
+
+    def restore(self) -> None:
+        with psycopg.connect(self._admin, autocommit=True) as admin:
+            admin.execute(self._allow(True))
+
+    def _allow(self, allowed: bool) -> sql.Composed:
+        return sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS {}").format(
+            sql.Identifier(self._name), sql.SQL("true" if allowed else "false")
+        )

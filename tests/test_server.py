@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeAlias
 
 import grpc
-import psycopg
 import pytest
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -25,7 +24,6 @@ from identity.v1 import (
     user_service_pb2,
     user_service_pb2_grpc,
 )
-from psycopg import sql
 
 from identity_service import server
 from identity_service.settings import Settings
@@ -33,7 +31,7 @@ from identity_service.store import migrate
 from identity_service.store.engine import Database
 from tests.conftest import ServerThread
 from tests.helpers import error_info, new_credential, new_tenant
-from tests.postgres import Postgres
+from tests.postgres import Postgres, Reachability
 from tests.processes import environment, free_port, wait_until_serving
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -226,33 +224,6 @@ def test_serve_stops_gracefully_and_exits_zero_on_a_signal(
     assert f"received {signum.name}" in log
 
 
-class _Reachability:
-    """Makes one PostgreSQL database unreachable for real, from an admin
-    connection to another database: new connections are refused and the
-    open ones are terminated, until it is reachable again."""
-
-    def __init__(self, postgres: Postgres, url: str) -> None:
-        self._admin = f"postgresql://roster@127.0.0.1:{postgres.port}/postgres"
-        self._name = url.rpartition("/")[2]
-
-    def cut(self) -> None:
-        with psycopg.connect(self._admin, autocommit=True) as admin:
-            admin.execute(self._allow(False))
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                (self._name,),
-            )
-
-    def restore(self) -> None:
-        with psycopg.connect(self._admin, autocommit=True) as admin:
-            admin.execute(self._allow(True))
-
-    def _allow(self, allowed: bool) -> sql.Composed:
-        return sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS {}").format(
-            sql.Identifier(self._name), sql.SQL("true" if allowed else "false")
-        )
-
-
 @pytest.fixture
 def pg_url(postgres: Postgres) -> str:
     """A database of its own on the session's PostgreSQL. Readiness runs only
@@ -300,7 +271,7 @@ def test_readiness_follows_the_database_and_liveness_stays_serving(
     NOT_SERVING (readiness) but "liveness" stays SERVING; once it accepts
     them again, SERVING. Each transition is logged once, not every check."""
     caplog.set_level(logging.INFO, logger=server.__name__)
-    database = _Reachability(postgres, pg_url)
+    database = Reachability(postgres, pg_url)
 
     async def scenario() -> tuple[list[int], dict[str, int]]:
         async with (
@@ -344,7 +315,7 @@ def test_a_database_back_during_the_drain_does_not_make_the_server_serving_again
 ) -> None:
     """Once stop() began, health stays NOT_SERVING to the end, even when the
     database answers again while calls in flight drain."""
-    database = _Reachability(postgres, pg_url)
+    database = Reachability(postgres, pg_url)
 
     async def scenario() -> list[int]:
         settings = Settings.model_validate(
@@ -449,7 +420,7 @@ def test_calls_answer_unavailable_while_the_database_is_unreachable(
     is back the same server answers again."""
     migrate.upgrade(pg_db.engine)
     tenant = new_tenant(pg_db)
-    database = _Reachability(postgres, pg_url)
+    database = Reachability(postgres, pg_url)
     running = ServerThread(pg_db, pg_url)
     request = user_service_pb2.ListUsersRequest(parent=tenant.parent)
     try:

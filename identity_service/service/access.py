@@ -2,6 +2,7 @@
 request reaches. The credential decides the tenant, never the request."""
 
 import hashlib
+import logging
 import secrets
 import time
 from datetime import datetime, timedelta
@@ -12,6 +13,7 @@ from identity_service.domain.errors import (
     InvalidCredential,
     MissingScope,
     NotFound,
+    StorageUnavailable,
     TenantSuspended,
 )
 from identity_service.domain.models import Caller, Scope, TenantRef, TenantState, now
@@ -28,6 +30,7 @@ LAST_USE_RESOLUTION = timedelta(minutes=1)
 _IMPLIED = {Scope.SCIM: {Scope.READ, Scope.WRITE}}
 # "-" in a resource name stands for the caller's own tenant (AIP-159).
 OWN_TENANT = "-"
+_log = logging.getLogger(__name__)
 
 
 def new_secret() -> str:
@@ -198,8 +201,17 @@ class Access:
             raise TenantSuspended("the tenant is suspended")
 
     def _touch(self, credential_id: str) -> None:
-        with self._db.write() as conn:
-            tenant_store.update_credential(conn, credential_id, last_use_time=now())
+        """Record the credential's last use. Bookkeeping: a database that
+        takes no writes right now (another process holds SQLite's write
+        lock) does not fail the call, a read would otherwise fail for a
+        write it never asked for; a later call records the use."""
+        try:
+            with self._db.write() as conn:
+                tenant_store.update_credential(conn, credential_id, last_use_time=now())
+        except StorageUnavailable:
+            _log.warning(
+                "credential %s: last use not recorded, database unavailable", credential_id
+            )
 
     @staticmethod
     def tenant(conn: sa.Connection, caller: Caller, slug: str) -> TenantRef:

@@ -99,8 +99,12 @@ class _SQLiteDialect(SQLiteDialect_pysqlite):
     supports_statement_cache = True
 
     def do_begin(self, dbapi_connection: Any) -> None:
-        mode, dbapi_connection.begin_mode = dbapi_connection.begin_mode, "DEFERRED"
-        dbapi_connection.execute(f"BEGIN {mode}")
+        # SQLAlchemy passes the pool's proxy of the connection: an attribute
+        # set on the proxy would stay there, and the driver's connection
+        # would begin every later transaction, reads too, IMMEDIATE.
+        driver = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+        mode, driver.begin_mode = driver.begin_mode, "DEFERRED"
+        driver.execute(f"BEGIN {mode}")
 
 
 registry.register("sqlite.roster", __name__, "_SQLiteDialect")
