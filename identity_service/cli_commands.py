@@ -14,7 +14,7 @@ from typing import TypeVar
 from sqlalchemy.engine import make_url
 
 from identity_service import cli_output as out
-from identity_service import logs, server
+from identity_service import server
 from identity_service.domain.errors import NotFound, TenantExists
 from identity_service.domain.models import (
     Caller,
@@ -32,6 +32,7 @@ from identity_service.service.users import Users
 from identity_service.settings import Settings
 from identity_service.store import migrate as migrations
 from identity_service.store.engine import Database, create_engine
+from roster_telemetry import logs
 
 T = TypeVar("T")
 ItemT = TypeVar("ItemT", bound=out.Item)

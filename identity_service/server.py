@@ -27,10 +27,11 @@ from identity_service.service.access import Access
 from identity_service.service.feed import Feed
 from identity_service.service.tokens import Tokens
 from identity_service.service.watch import Watch
-from identity_service.servicers.metrics import Exposition
+from identity_service.servicers.metrics import REGISTRY
 from identity_service.settings import Settings
 from identity_service.store import migrate
 from identity_service.store.engine import Database
+from roster_telemetry.exposition import Exposition
 
 log = logging.getLogger(__name__)
 
@@ -340,7 +341,7 @@ def _bind(server: grpc.aio.Server, settings: Settings) -> int:
 def _expose(listen: str) -> Exposition:
     """Serve the metrics on `listen` (HOST:PORT)."""
     try:
-        return Exposition(listen)
+        return Exposition(listen, REGISTRY)
     except OSError as exc:
         raise ListenError(f"cannot serve metrics on {listen}: {exc.strerror}") from exc
 

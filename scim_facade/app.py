@@ -12,9 +12,10 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from roster_telemetry.exposition import Exposition
 from scim_facade.client import IdentityClient
 from scim_facade.errors import ScimError, from_grpc
-from scim_facade.metrics import Exposition
+from scim_facade.metrics import REGISTRY
 from scim_facade.observe import Observe
 from scim_facade.responses import ScimResponse
 from scim_facade.routes import groups, search, users
@@ -102,7 +103,9 @@ def create_app(settings: Settings, client: IdentityClient | None = None) -> Fast
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = client is None
         app.state.client = client or IdentityClient(settings)
-        app.state.metrics = Exposition(settings.metrics_listen) if settings.metrics_listen else None
+        app.state.metrics = (
+            Exposition(settings.metrics_listen, REGISTRY) if settings.metrics_listen else None
+        )
         try:
             yield
         finally:

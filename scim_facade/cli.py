@@ -8,7 +8,7 @@ import sys
 import uvicorn
 from pydantic import ValidationError
 
-from scim_facade import logs
+from roster_telemetry import logs
 from scim_facade.app import create_app
 from scim_facade.settings import Settings
 

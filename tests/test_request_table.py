@@ -1,26 +1,21 @@
-"""The request tables both services count requests in (one copy each: the
-facade may not import identity_service): Prometheus counter and histogram
-semantics, read when scraped."""
-
-from typing import Any
+"""The request table both services count requests in: Prometheus counter
+and histogram semantics, read when scraped."""
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from identity_service.servicers import request_table as service_table
-from scim_facade import request_table as facade_table
+from roster_telemetry import request_table
 
-TABLES = [service_table, facade_table]
 BUCKETS = (0.01, 0.1, 1.0)
 
 
 def scraped(
-    module: Any, adds: list[tuple[tuple[object, ...], float]]
+    adds: list[tuple[tuple[object, ...], float]],
 ) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    table = module.RequestTable(
-        module.Family("t_requests", "requests", ("route", "status")),
-        module.Family("t_seconds", "seconds", ("route",)),
+    table = request_table.RequestTable(
+        request_table.Family("t_requests", "requests", ("route", "status")),
+        request_table.Family("t_seconds", "seconds", ("route",)),
         BUCKETS,
     )
     for labels, seconds in adds:
@@ -35,25 +30,23 @@ def scraped(
     }
 
 
-@pytest.mark.parametrize("module", TABLES, ids=["identity_service", "scim_facade"])
-def test_requests_are_counted_per_label_set_with_int_labels_as_text(module: Any) -> None:
+def test_requests_are_counted_per_label_set_with_int_labels_as_text() -> None:
     """Each label set is its own counter; a status given as an int is its text."""
-    found = scraped(module, [(("/u", 200), 0.005), (("/u", 200), 0.005), (("/u", 404), 0.005)])
+    found = scraped([(("/u", 200), 0.005), (("/u", 200), 0.005), (("/u", 404), 0.005)])
 
     assert found[("t_requests_total", (("route", "/u"), ("status", "200")))] == 2
     assert found[("t_requests_total", (("route", "/u"), ("status", "404")))] == 1
 
 
-@pytest.mark.parametrize("module", TABLES, ids=["identity_service", "scim_facade"])
 @pytest.mark.parametrize(
     ("seconds", "lowest_bucket"),
     [(0.005, "0.01"), (0.01, "0.01"), (0.5, "1.0"), (1.0, "1.0"), (7.0, "+Inf")],
 )
 def test_a_duration_falls_in_every_bucket_at_or_above_it(
-    module: Any, seconds: float, lowest_bucket: str
+    seconds: float, lowest_bucket: str
 ) -> None:
     """Prometheus buckets are cumulative and `le` is inclusive."""
-    found = scraped(module, [(("/u", 200), seconds)])
+    found = scraped([(("/u", 200), seconds)])
 
     bounds = ["0.01", "0.1", "1.0", "+Inf"]
     counts = [found[("t_seconds_bucket", (("le", b), ("route", "/u")))] for b in bounds]

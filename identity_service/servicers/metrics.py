@@ -7,28 +7,20 @@ The interceptor reports every RPC through `observe`, on the event loop's
 thread, into a RequestTable (request_table.py: well under a microsecond per
 call). One server per process: the table is the module's."""
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import (
-    GC_COLLECTOR,
-    PLATFORM_COLLECTOR,
-    PROCESS_COLLECTOR,
-    CollectorRegistry,
     Gauge,
     Histogram,
-    start_http_server,
 )
 
-from identity_service.servicers.request_table import Family, RequestTable
+from roster_telemetry import exposition
+from roster_telemetry.request_table import Family, RequestTable
 
-REGISTRY = CollectorRegistry(auto_describe=True)
-for _collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
-    REGISTRY.register(_collector)
+REGISTRY = exposition.registry()
 
 # A unary RPC takes 0.3 to 50 ms; a slow list or a large group, seconds.
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -84,24 +76,3 @@ def stream_open(tenant: str) -> Iterator[None]:
 def delivered(commit_time: datetime) -> None:
     """A change record committed at `commit_time` reached a stream now."""
     _LAG.observe(max(0.0, time.time() - commit_time.timestamp()))
-
-
-class Exposition:
-    """The /metrics HTTP listener: prometheus-client's own server on a thread."""
-
-    def __init__(self, listen: str) -> None:
-        host, _, port = listen.rpartition(":")
-        self._server, self._thread = start_http_server(
-            int(port), host.strip("[]"), registry=REGISTRY
-        )
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_port)
-
-    def close(self) -> None:
-        server: WSGIServer = self._server
-        server.shutdown()
-        server.server_close()
-        thread: threading.Thread = self._thread
-        thread.join(timeout=5)

@@ -10,7 +10,7 @@ import uuid
 import pytest
 from identity.v1 import user_service_pb2
 
-from identity_service.logs import JsonFormatter
+from roster_telemetry.logs import JsonFormatter
 from tests.changes.support import Log
 from tests.helpers import TenantAccess
 from tests.users.support import Stub, User

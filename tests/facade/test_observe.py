@@ -13,10 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from identity.v1 import change_pb2, change_service_pb2_grpc
 
-from identity_service.logs import JsonFormatter as ServiceFormatter
 from identity_service.store.engine import Database
+from roster_telemetry.logs import JsonFormatter
 from scim_facade.app import create_app
-from scim_facade.logs import JsonFormatter as FacadeFormatter
 from scim_facade.settings import Settings
 from tests.changes.conftest import watcher
 from tests.facade.conftest import SCIM_JSON
@@ -104,12 +103,12 @@ def test_one_request_id_in_the_facade_line_the_rpc_line_and_the_change_record(
     assert response.status_code == 201, response.text
 
     facade_lines = [
-        json.loads(FacadeFormatter().format(r))
+        json.loads(JsonFormatter().format(r))
         for r in caplog.records
         if r.name == "scim_facade.access"
     ]
     rpc_lines = [
-        json.loads(ServiceFormatter().format(r))
+        json.loads(JsonFormatter().format(r))
         for r in caplog.records
         if r.name == "identity_service.rpc"
     ]
@@ -134,7 +133,7 @@ def test_the_facade_line_holds_no_bearer_token(
     caplog.set_level(logging.INFO)
     facade.get("/scim/v2/Users?count=1", headers=auth(tenant, **{"X-Request-Id": "no-secret"}))
 
-    lines = [FacadeFormatter().format(r) for r in caplog.records]
+    lines = [JsonFormatter().format(r) for r in caplog.records]
     assert any("no-secret" in line for line in lines)
     assert not any(tenant.secret in line for line in lines)
 

@@ -1,10 +1,12 @@
-"""Logging of `scim-facade serve`: text lines, or one JSON object per line
-(ROSTER_FACADE_LOG_FORMAT=json) for log collectors. A JSON line carries the
-time, level, logger and message, and the fields a line gives as
-`extra={"fields": {...}}` (the per-request line: http_method, route,
-status, duration_ms, tenant, request_id). Nothing here adds a value to a
-line: what a caller did not log (a bearer token) cannot appear.
-(identity_service has the same formatter; the facade may not import it.)"""
+"""Logging of `identity-service serve` and `scim-facade serve`: text lines,
+or one JSON object per line (ROSTER_LOG_FORMAT / ROSTER_FACADE_LOG_FORMAT
+=json) for log collectors. A JSON line carries the time, level, logger and
+message, and the fields a line gives as `extra={"fields": {...}}` (one key
+costs less per line than one per field; the per-RPC line: rpc, tenant,
+status, duration_ms, request_id; the facade's per-request line:
+http_method, route, status, duration_ms, tenant, request_id). Nothing here
+adds a value to a line: what a caller did not log (a secret) cannot
+appear."""
 
 import json
 import logging
@@ -44,8 +46,8 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(level: str, log_format: Literal["text", "json"]) -> None:
-    """Send every logger's records (uvicorn's too) to stderr, as text or
-    JSON lines."""
+    """Send every logger's records (uvicorn's too, in the facade) to stderr,
+    as text or JSON lines."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)

@@ -3,8 +3,7 @@ thread that serves (the event loop's), and turned into Prometheus metric
 families only when /metrics is scraped: well under a microsecond per
 request, where prometheus-client's Counter and Histogram took about 2 and
 4 us, behind a lock each (decision 0020). The scraping thread copies the
-dictionaries first (copying a dict or a list is atomic under the GIL).
-(identity_service has the same table; the facade may not import it.)"""
+dictionaries first (copying a dict or a list is atomic under the GIL)."""
 
 import bisect
 from collections.abc import Iterable
