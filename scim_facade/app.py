@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from scim_facade.body_limit import BodyLimit
 from scim_facade.client import IdentityClient
 from scim_facade.errors import ScimError, from_grpc
 from scim_facade.responses import ScimResponse
@@ -118,4 +119,9 @@ def create_app(settings: Settings, client: IdentityClient | None = None) -> Fast
     app.include_router(bulk_router, prefix=PREFIX)
     _install_error_handlers(app)
     app.add_middleware(ScimPaths)
+    app.add_middleware(
+        BodyLimit,
+        max_body_bytes=settings.max_body_bytes,
+        bulk_max_payload_bytes=settings.bulk_max_payload_bytes,
+    )
     return app
