@@ -3,8 +3,7 @@ declared by Content-Length or sent chunked; /Bulk keeps its own
 maxPayloadSize. A refused request changes nothing."""
 
 import asyncio
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import grpc
@@ -16,14 +15,9 @@ from identity_service.store.engine import Database
 from scim_facade.app import create_app
 from scim_facade.settings import Settings
 from tests.facade.conftest import SCIM_JSON
-from tests.facade.tenant_state import tenant_state
+from tests.facade.refusals import BASE, ROUTES, Route, tenant_state, user, user_and_group
 from tests.helpers import TenantAccess, new_tenant
 
-BASE = "/scim/v2"
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 LIMIT = 2048
 BULK_LIMIT = 4096
@@ -51,55 +45,6 @@ def scim(small: TestClient, tenant: TenantAccess) -> TestClient:
     return small
 
 
-def _created(scim: TestClient, path: str, body: dict[str, Any]) -> str:
-    response = scim.post(f"{BASE}{path}", json=body)
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
-def _user_and_group(scim: TestClient) -> tuple[str, str]:
-    return _created(scim, "/Users", _user()), _created(scim, "/Groups", _group())
-
-
-def _name() -> str:
-    return f"n-{uuid.uuid4().hex[:8]}"
-
-
-def _replace(attribute: str) -> dict[str, Any]:
-    return {
-        "schemas": [PATCH_OP],
-        "Operations": [{"op": "replace", "path": attribute, "value": "x"}],
-    }
-
-
-def _user() -> dict[str, Any]:
-    return {"schemas": [USER], "userName": _name()}
-
-
-def _group() -> dict[str, Any]:
-    return {"schemas": [GROUP], "displayName": _name()}
-
-
-def _search() -> dict[str, Any]:
-    return {"schemas": [SEARCH]}
-
-
-# Route -> (method, path with {u} and {g} for a user's and a group's id,
-# a body, the status of that body at the limit).
-Route = tuple[str, str, Callable[[], dict[str, Any]], int]
-ROUTES: dict[str, Route] = {
-    "POST /Users": ("POST", "/Users", _user, 201),
-    "PUT /Users": ("PUT", "/Users/{u}", _user, 200),
-    "PATCH /Users": ("PATCH", "/Users/{u}", lambda: _replace("nickName"), 200),
-    "POST /Groups": ("POST", "/Groups", _group, 201),
-    "PUT /Groups": ("PUT", "/Groups/{g}", _group, 200),
-    "PATCH /Groups": ("PATCH", "/Groups/{g}", lambda: _replace("displayName"), 204),
-    "POST /Users/.search": ("POST", "/Users/.search", _search, 200),
-    "POST /Groups/.search": ("POST", "/Groups/.search", _search, 200),
-    "POST /.search": ("POST", "/.search", _search, 200),
-}
-
-
 def _padded(body: dict[str, Any], size: int) -> bytes:
     """`body` as JSON followed by white space, `size` bytes in all."""
     raw = orjson.dumps(body)
@@ -119,7 +64,7 @@ def test_a_body_of_exactly_the_limit_is_accepted(
 ) -> None:
     """max_body_bytes bytes are read and answered as usual (RFC 9110 §15.5.14 applies past it)."""
     method, path, body, status = route
-    user, group = _user_and_group(scim)
+    user, group = user_and_group(scim)
     response = _send(scim, method, path.format(u=user, g=group), _padded(body(), LIMIT), chunked)
     assert response.status_code == status, response.text
 
@@ -131,7 +76,7 @@ def test_a_body_one_byte_past_the_limit_is_413_and_changes_nothing(
 ) -> None:
     """One byte more is 413, a SCIM error naming the limit (RFC 9110 §15.5.14, RFC 7644 §3.12)."""
     method, path, body, _ = route
-    user, group = _user_and_group(scim)
+    user, group = user_and_group(scim)
     before = tenant_state(channel, tenant)
     response = _send(
         scim, method, path.format(u=user, g=group), _padded(body(), LIMIT + 1), chunked
@@ -155,7 +100,7 @@ def test_bulk_has_its_own_limit_maxPayloadSize(scim: TestClient, size: int, stat
                 "method": "POST",
                 "path": "/Users",
                 "bulkId": "a",
-                "data": _user(),
+                "data": user(),
             }
         ],
     }
