@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # The server pings every connection idle this long (with or without
     # calls), closing it when the ping is not answered within 20 s.
     keepalive_seconds: float = Field(default=60.0, gt=0, le=_MAX_GRPC_SECONDS)
+    # The largest request message the server reads; a larger one fails with
+    # RESOURCE_EXHAUSTED before any handler runs (gRPC's own check).
+    max_receive_message_bytes: int = Field(default=4 << 20, ge=64 << 10, le=2**31 - 1)
 
     @field_validator("listen")
     @classmethod
