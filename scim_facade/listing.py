@@ -95,8 +95,10 @@ def _params(values: Mapping[str, Any], request: SearchRequest[Any]) -> ListParam
         sort_by=str(values.get("sortby") or ""),
         descending=_descending(values.get("sortorder")),
         # RFC 7644 §3.4.2.4: a startIndex below 1 is read as 1 (done by
-        # SearchRequest, as a negative count is read as 0).
-        start_index=request.start_index or 1,
+        # SearchRequest, as a negative count is read as 0). One past every
+        # result identity.v1 can skip answers the same empty page as any
+        # larger one, and stays a number JSON answers can carry.
+        start_index=min(request.start_index or 1, _MAX_SKIP + 1),
         count=request.count,
         cursor=request.cursor,
         attributes=tuple(request.attributes or ()),

@@ -218,3 +218,46 @@ def test_tab_and_newline_are_refused_in_names(
     body = {"schemas": [USER], "userName": text}
     error = _refused(scim, channel, tenant, ROUTES["POST /Users"], orjson.dumps(body))
     assert error["scimType"] == "invalidValue"
+
+
+# Query -> (status, scimType) of GET /Users with it.
+QUERIES = {
+    "filter=%FF": (400, "invalidFilter"),
+    "filter=userName%20eq%20%22a%00%22": (400, "invalidFilter"),
+    "filter=userName%20eq%20%22%FF%22": (200, None),
+    "attributes=%FF": (200, None),
+    "excludedAttributes=%00": (200, None),
+    "sortBy=%00": (400, "invalidValue"),
+    "cursor=%FF": (400, "invalidCursor"),
+    "count=1e309": (400, "invalidCount"),
+    "count=99999999999999999999": (200, None),
+    "startIndex=99999999999999999999": (200, None),
+}
+
+
+@pytest.mark.parametrize(("query", "answer"), QUERIES.items(), ids=QUERIES.keys())
+def test_a_malformed_query_parameter_is_a_4xx_or_an_empty_page_never_a_500(
+    scim: TestClient, query: str, answer: tuple[int, str | None]
+) -> None:
+    """Invalid UTF-8, NUL and out-of-range numbers in a query: 400 with the RFC's scimType, or
+    an empty page (RFC 7644 §3.4.2, §3.12; RFC 9865 §2.1)."""
+    response = scim.get(f"{BASE}/Users?{query}")
+    assert (response.status_code, response.json().get("scimType")) == answer, response.text
+
+
+def test_a_startIndex_past_every_result_is_an_empty_page_whatever_its_size(
+    scim: TestClient,
+) -> None:
+    """A startIndex larger than any JSON integer type is the empty last page (RFC 7644 §3.4.2.4)."""
+    page = scim.get(f"{BASE}/Users", params={"startIndex": 10**20}).json()
+    assert (page["itemsPerPage"], page["Resources"], page["startIndex"]) == (0, [], 2**31)
+
+
+@pytest.mark.parametrize("resource_id", ["%FF", "%00", "%FF%FE", "a%2Fb"])
+@pytest.mark.parametrize("resource", ["Users", "Groups"])
+def test_a_malformed_id_in_the_path_is_404(
+    scim: TestClient, resource: str, resource_id: str
+) -> None:
+    """An id no resource can have is not found (RFC 7644 §3.4.1), never a 500."""
+    response = scim.get(f"{BASE}/{resource}/{resource_id}")
+    assert (response.status_code, response.json()["status"]) == (404, "404")
