@@ -8,46 +8,55 @@ body with a repeated name can mean one thing to the facade and another to
 a proxy or a log reader in front of it: it is refused, 400 invalidSyntax.
 SCIM attribute names are case-insensitive (RFC 7643 §2.1), so "userName"
 and "USERNAME" in one object name the same attribute twice and are refused
-too."""
+too.
+
+Both checks work on bytes, in C (bytes methods, re, orjson), never node
+by node in Python: a PATCH of 1,000 members is about 3,000 JSON values."""
 
 import re
 from typing import Any
+
+import orjson
 
 from scim_facade.errors import invalid_syntax
 
 # A SCIM body nests about 8 levels at most (a group PATCH inside a bulk
 # request); orjson's own limit is 1024.
 MAX_JSON_DEPTH = 32
-# Every string of valid JSON, with the colon that makes it an object's
-# member name: each quote outside a string opens one, so scanning never
-# loses its place.
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"(\s*:)?')
+_ESCAPES = (b"\\\\", b"\\\"")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+# An empty object or array: one pass of removing them takes one level off.
+_INNERMOST = re.compile(rb"\{\}|\[\]")
 
 
 def check(raw: bytes, body: Any) -> None:
     """400 invalidSyntax when `body`, parsed from `raw`, nests deeper than
     MAX_JSON_DEPTH or names a member twice in one object."""
-    names = _walk(body)
-    written = sum(1 for match in _STRING.finditer(raw) if match.group(1) is not None)
-    if written != names:
-        raise invalid_syntax("an object names the same member twice (RFC 8259 §4)")
+    structure = _outside_strings(raw)
+    if _deeper_than(structure, MAX_JSON_DEPTH):
+        raise invalid_syntax(f"the JSON nests deeper than {MAX_JSON_DEPTH} levels")
+    # Every member has one colon outside strings. `body` holds one member
+    # per distinct name, and its lower-cased copy one per name in any case.
+    written = structure.count(b":")
+    lowered = orjson.loads(orjson.dumps(body).lower())
+    if _outside_strings(orjson.dumps(lowered)).count(b":") != written:
+        raise invalid_syntax(
+            "an object names the same member twice (in any case: RFC 8259 §4, RFC 7643 §2.1)"
+        )
 
 
-def _walk(body: Any) -> int:
-    """The number of member names of every object in `body`, after checking
-    its depth and its names' uniqueness in any case."""
-    names = 0
-    pending: list[tuple[Any, int]] = [(body, 1)]
-    while pending:
-        value, depth = pending.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise invalid_syntax(f"the JSON nests deeper than {MAX_JSON_DEPTH} levels")
-        if isinstance(value, dict):
-            names += len(value)
-            if len({str(name).lower() for name in value}) != len(value):
-                raise invalid_syntax(
-                    "an object names the same attribute twice (in any case, RFC 7643 §2.1)"
-                )
-            value = value.values()
-        pending.extend((item, depth + 1) for item in value if isinstance(item, dict | list))
-    return names
+def _outside_strings(raw: bytes) -> bytes:
+    """Valid JSON without its strings: with escaped backslashes and quotes
+    removed, every quote left opens or closes a string."""
+    for escape in _ESCAPES:
+        raw = raw.replace(escape, b"")
+    return b"".join(raw.split(b'"')[0::2])
+
+
+def _deeper_than(structure: bytes, limit: int) -> bool:
+    brackets = structure.translate(None, delete=_NOT_BRACKETS)
+    for _ in range(limit):
+        if not brackets:
+            return False
+        brackets = _INNERMOST.sub(b"", brackets)
+    return bool(brackets)
