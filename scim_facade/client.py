@@ -66,6 +66,11 @@ class IdentityClient:
         options: list[tuple[str, Any]] = [
             ("grpc.service_config", json.dumps(service_config(settings))),
             ("grpc.enable_retries", 1),
+            # identity_service's answers are bounded by its page sizes and
+            # by what was written; a receive limit (gRPC's default is 4 MiB)
+            # would make a page of large users unreadable, RESOURCE_EXHAUSTED
+            # that an IdP reads as 429 and retries forever.
+            ("grpc.max_receive_message_length", -1),
         ]
         credentials = _credentials(settings)
         if credentials is None:
