@@ -23,7 +23,7 @@ from scim_facade.errors import invalid_syntax
 # A SCIM body nests about 8 levels at most (a group PATCH inside a bulk
 # request); orjson's own limit is 1024.
 MAX_JSON_DEPTH = 32
-_ESCAPES = (b"\\\\", b"\\\"")
+_ESCAPES = (b"\\\\", b'\\"')
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 # An empty object or array: one pass of removing them takes one level off.
 _INNERMOST = re.compile(rb"\{\}|\[\]")
