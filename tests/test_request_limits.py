@@ -3,11 +3,12 @@ the filter compiler's length, comparisons and nesting (INVALID_ARGUMENT with
 ErrorInfo INVALID_FILTER and a BadRequest on `filter`), and the largest
 request message the server reads (RESOURCE_EXHAUSTED from gRPC itself)."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
 import pytest
+from google.protobuf import struct_pb2
 from identity.v1 import (
     group_service_pb2,
     group_service_pb2_grpc,
@@ -116,3 +117,84 @@ def test_a_request_message_past_the_limit_is_resource_exhausted_and_creates_noth
         user_service_pb2.ListUsersRequest(parent=tenant.parent), metadata=tenant.metadata
     )
     assert [u.user_name for u in listed.users] == ([] if past else ["big"])
+
+
+def _extension(key: str) -> Any:
+    extension = struct_pb2.Struct()
+    extension.update({key: "x"})
+    return extension
+
+
+def _create(tenant: TenantAccess, user: user_pb2.User, request_id: str = "") -> Any:
+    return user_service_pb2.CreateUserRequest(
+        parent=tenant.parent, user=user, request_id=request_id
+    )
+
+
+# Case -> (method, the request for a tenant, the ErrorInfo reason).
+NUL_REQUESTS: dict[str, tuple[str, Callable[[TenantAccess], Any], str]] = {
+    "request_id": (
+        "CreateUser",
+        lambda t: _create(t, user_pb2.User(user_name="a"), request_id="r\x00"),
+        "INVALID_FIELD",
+    ),
+    "an extension's name": (
+        "CreateUser",
+        lambda t: _create(
+            t, user_pb2.User(user_name="b", extensions={"urn:a\x00": _extension("k")})
+        ),
+        "INVALID_FIELD",
+    ),
+    "a name inside an extension": (
+        "CreateUser",
+        lambda t: _create(
+            t, user_pb2.User(user_name="c", extensions={"urn:a": _extension("k\x00")})
+        ),
+        "INVALID_FIELD",
+    ),
+    "a filter value (escaped)": (
+        "ListUsers",
+        lambda t: user_service_pb2.ListUsersRequest(
+            parent=t.parent, filter='userName eq "\\u0000"'
+        ),
+        "INVALID_FILTER",
+    ),
+    "a value filter's value": (
+        "ListUsers",
+        lambda t: user_service_pb2.ListUsersRequest(
+            parent=t.parent, filter='emails[value eq "a\\u0000"]'
+        ),
+        "INVALID_FILTER",
+    ),
+    "a user's id": (
+        "GetUser",
+        lambda t: user_service_pb2.GetUserRequest(name=f"{t.parent}/users/\x00"),
+        "INVALID_FIELD",
+    ),
+    "an id in a batch": (
+        "BatchGetUsers",
+        lambda t: user_service_pb2.BatchGetUsersRequest(
+            parent=t.parent, names=[f"{t.parent}/users/a\x00"]
+        ),
+        "INVALID_FIELD",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "request_of", "reason"), NUL_REQUESTS.values(), ids=NUL_REQUESTS.keys()
+)
+def test_a_nul_anywhere_in_a_request_is_invalid_argument_not_internal(
+    channel: grpc.Channel,
+    tenant: TenantAccess,
+    method: str,
+    request_of: Callable[[TenantAccess], Any],
+    reason: str,
+) -> None:
+    """PostgreSQL's text cannot hold NUL: INVALID_ARGUMENT before it reaches SQL (AIP-193)."""
+    users = user_service_pb2_grpc.UserServiceStub(channel)
+    with pytest.raises(grpc.RpcError) as raised:
+        getattr(users, method)(request_of(tenant), metadata=tenant.metadata)
+    error: Any = raised.value
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error.details()
+    assert error_info(error).reason == reason

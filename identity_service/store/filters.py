@@ -62,7 +62,7 @@ def group_filter(expression: str) -> sa.ColumnElement[bool]:
 
 def _compile(expression: str, resolve: Resolver) -> Condition:
     if len(expression) > MAX_FILTER_LENGTH:
-        raise _too_complex(f"the filter is longer than {MAX_FILTER_LENGTH} characters")
+        raise _invalid(f"the filter is longer than {MAX_FILTER_LENGTH} characters")
     if not expression.strip():
         return sa.true()
     try:
@@ -70,7 +70,7 @@ def _compile(expression: str, resolve: Resolver) -> Condition:
     except InvalidFilterException as exc:
         raise InvalidFilter(f"the filter does not parse: {exc.detail}") from exc
     if _terms(tree) > MAX_FILTER_TERMS:
-        raise _too_complex(f"the filter has more than {MAX_FILTER_TERMS} comparisons")
+        raise _invalid(f"the filter has more than {MAX_FILTER_TERMS} comparisons")
     return _Compiler(resolve).visit(tree)
 
 
@@ -90,7 +90,7 @@ def _terms(tree: FilterNode) -> int:
     return count
 
 
-def _too_complex(message: str) -> InvalidFilter:
+def _invalid(message: str) -> InvalidFilter:
     return InvalidFilter(message, violations=[FieldViolation("filter", message)])
 
 
@@ -102,6 +102,9 @@ class _Compiler(FilterVisitor[Condition]):
         attribute = self.resolve(node.attr_path)
         if node.value is None:
             return _compare_null(attribute, node.op)
+        if isinstance(node.value, str) and "\x00" in node.value:
+            # No stored value holds NUL (PostgreSQL's text cannot).
+            raise _invalid("a filter value cannot contain NUL (\\u0000)")
         if node.op is CompareOperator.ne:
             return sa.not_(attribute.compare(CompareOperator.eq, node.value))
         return attribute.compare(node.op, node.value)

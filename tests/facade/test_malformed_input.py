@@ -253,11 +253,21 @@ def test_a_startIndex_past_every_result_is_an_empty_page_whatever_its_size(
     assert (page["itemsPerPage"], page["Resources"], page["startIndex"]) == (0, [], 2**63 - 1)
 
 
-@pytest.mark.parametrize("resource_id", ["%FF", "%00", "%FF%FE", "a%2Fb"])
+# An id in the path -> (status, scimType).
+IDS = {
+    "%FF": (404, None),
+    "%FF%FE": (404, None),
+    "a%2Fb": (404, None),
+    "%00": (400, "invalidValue"),
+}
+
+
+@pytest.mark.parametrize(("resource_id", "answer"), IDS.items(), ids=IDS.keys())
 @pytest.mark.parametrize("resource", ["Users", "Groups"])
-def test_a_malformed_id_in_the_path_is_404(
-    scim: TestClient, resource: str, resource_id: str
+def test_a_malformed_id_in_the_path_is_404_or_400_never_a_500(
+    scim: TestClient, resource: str, resource_id: str, answer: tuple[int, str | None]
 ) -> None:
-    """An id no resource can have is not found (RFC 7644 §3.4.1), never a 500."""
+    """An id no resource can have is not found (RFC 7644 §3.4.1); one holding a control
+    character is not an id at all (400, on PostgreSQL too, whose text cannot hold NUL)."""
     response = scim.get(f"{BASE}/{resource}/{resource_id}")
-    assert (response.status_code, response.json()["status"]) == (404, "404")
+    assert (response.status_code, response.json().get("scimType")) == answer, response.text
