@@ -5,6 +5,7 @@ service config)."""
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 import grpc
 from identity.v1 import group_service_pb2_grpc, user_service_pb2_grpc
@@ -102,4 +103,15 @@ def metadata(token: str, origin: tuple[str, str, str] | None = None) -> tuple[tu
     if origin is None:
         return forwarded
     keys = (ORIGIN_METHOD, ORIGIN_PATH, ORIGIN_CLIENT)
-    return forwarded + tuple((k, v) for k, v in zip(keys, origin, strict=True) if v)
+    return forwarded + tuple((k, _ascii(v)) for k, v in zip(keys, origin, strict=True) if v)
+
+
+# gRPC metadata values are printable ASCII: a path such as /Users/%C3%A9,
+# which the IdP's request carries decoded, failed the call before it was sent.
+_PRINTABLE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
+
+
+def _ascii(value: str) -> str:
+    """`value` with "%" and every character but printable ASCII percent-encoded
+    (UTF-8, RFC 3986 §2.1), so the encoding can be told from the text."""
+    return quote(value, safe=_PRINTABLE)

@@ -271,3 +271,23 @@ def test_a_malformed_id_in_the_path_is_404_or_400_never_a_500(
     character is not an id at all (400, on PostgreSQL too, whose text cannot hold NUL)."""
     response = scim.get(f"{BASE}/{resource}/{resource_id}")
     assert (response.status_code, response.json().get("scimType")) == answer, response.text
+
+
+@pytest.mark.parametrize("resource_id", ["%C3%A9", "%FF", "%00", "%0A"])
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("resource", ["Users", "Groups"])
+def test_a_write_to_an_id_outside_printable_ascii_is_a_4xx(
+    scim: TestClient, resource: str, method: str, resource_id: str
+) -> None:
+    """The request's path goes to identity_service with the write (its change log's actor);
+    a path outside ASCII still gets the write's own answer (404 or 400), never a 500."""
+    body = {
+        "PUT": {"schemas": [USER], "userName": "x"}
+        if resource == "Users"
+        else {"schemas": [GROUP], "displayName": "x"},
+        "PATCH": _patch("x"),
+        "DELETE": None,
+    }[method]
+    response = scim.request(method, f"{BASE}/{resource}/{resource_id}", json=body)
+    expected = (400, "invalidValue") if resource_id in ("%00", "%0A") else (404, None)
+    assert (response.status_code, response.json().get("scimType")) == expected, response.text
