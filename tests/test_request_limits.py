@@ -19,24 +19,11 @@ from identity.v1 import (
 
 from identity_service.service.validation import MAX_STRING_LENGTH
 from identity_service.store.engine import Database
-from identity_service.store.filters import MAX_FILTER_LENGTH, MAX_FILTER_TERMS
 from tests.conftest import ServerThread
+from tests.filter_edges import KINDS, filter_at_edge
 from tests.helpers import TenantAccess, error_info, field_violations
 
-# scim2-models' parser refuses a filter nesting more expressions than this.
-MAX_FILTER_NESTING = 32
 MESSAGE_LIMIT = 64 << 10
-
-
-def _filter(kind: str, past: bool) -> str:
-    """A filter on displayName at the edge of one limit, or one past it."""
-    if kind == "length":
-        prefix = 'displayName eq "'
-        return prefix + "a" * (MAX_FILTER_LENGTH + past - len(prefix) - 1) + '"'
-    if kind == "comparisons":
-        return " or ".join(['displayName eq "a"'] * (MAX_FILTER_TERMS + past))
-    depth = MAX_FILTER_NESTING + past
-    return "not (" * depth + "displayName pr" + ")" * depth
 
 
 def _list(channel: grpc.Channel, tenant: TenantAccess, resource: str, expression: str) -> Any:
@@ -51,23 +38,23 @@ def _list(channel: grpc.Channel, tenant: TenantAccess, resource: str, expression
 
 
 @pytest.mark.parametrize("resource", ["users", "groups"])
-@pytest.mark.parametrize("kind", ["length", "comparisons", "nesting"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_a_filter_at_each_limit_is_answered(
     channel: grpc.Channel, tenant: TenantAccess, resource: str, kind: str
 ) -> None:
     """A filter of MAX_FILTER_LENGTH characters, MAX_FILTER_TERMS comparisons or 32 nested
     expressions is compiled and run (AIP-160)."""
-    assert _list(channel, tenant, resource, _filter(kind, past=False)).total_size == 0
+    assert _list(channel, tenant, resource, filter_at_edge(kind, past=False)).total_size == 0
 
 
 @pytest.mark.parametrize("resource", ["users", "groups"])
-@pytest.mark.parametrize("kind", ["length", "comparisons", "nesting"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_a_filter_past_a_limit_is_invalid_argument_invalid_filter(
     channel: grpc.Channel, tenant: TenantAccess, resource: str, kind: str
 ) -> None:
     """One character, comparison or level more: INVALID_ARGUMENT, INVALID_FILTER (AIP-193)."""
     with pytest.raises(grpc.RpcError) as raised:
-        _list(channel, tenant, resource, _filter(kind, past=True))
+        _list(channel, tenant, resource, filter_at_edge(kind, past=True))
     error: Any = raised.value
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error_info(error).reason == "INVALID_FILTER"

@@ -11,21 +11,19 @@ import grpc
 import pytest
 from fastapi.testclient import TestClient
 
+from identity_service.service import membership, validation
 from identity_service.store.engine import Database
 from scim_facade.patch import MAX_PATCH_OPERATIONS
 from tests.facade.refusals import BASE, GROUP, PATCH_OP, USER, name, tenant_state, user_and_group
+from tests.filter_edges import KINDS, filter_at_edge
 from tests.helpers import TenantAccess, new_tenant
 
-# identity_service's limits (identity_service/service/validation.py,
-# store/filters.py, service/membership.py), as the README states them.
-MAX_NAME_LENGTH = 256
-MAX_STRING_LENGTH = 2048
-MAX_VALUES_PER_ATTRIBUTE = 100
-MAX_FILTER_LENGTH = 4096
-MAX_FILTER_TERMS = 100
-MAX_FILTER_NESTING = 32
-MAX_MEMBERS_PER_CALL = 1000
-MAX_REPLACE_MEMBERS = 10_000
+# identity_service's own limits, which the facade answers as SCIM errors.
+MAX_MEMBERS_PER_CALL = membership.MAX_MEMBERS_PER_CALL
+MAX_REPLACE_MEMBERS = membership.MAX_REPLACE_MEMBERS
+MAX_NAME_LENGTH = validation.MAX_NAME_LENGTH
+MAX_STRING_LENGTH = validation.MAX_STRING_LENGTH
+MAX_VALUES_PER_ATTRIBUTE = validation.MAX_VALUES_PER_ATTRIBUTE
 
 
 @pytest.fixture
@@ -74,28 +72,17 @@ def test_patch_operations_past_the_limit_are_400_invalidValue(
         assert str(MAX_PATCH_OPERATIONS) in answer["detail"]
 
 
-def _filter(kind: str, past: bool) -> str:
-    """A filter at the edge of one limit, or one past it."""
-    if kind == "length":
-        prefix = 'displayName eq "'
-        return prefix + "a" * (MAX_FILTER_LENGTH + past - len(prefix) - 1) + '"'
-    if kind == "comparisons":
-        return " or ".join(['displayName eq "a"'] * (MAX_FILTER_TERMS + past))
-    depth = MAX_FILTER_NESTING + past
-    return "not (" * depth + "displayName pr" + ")" * depth
-
-
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 
 
 @pytest.mark.parametrize("endpoint", ["/Users", "/Groups", "/.search"])
-@pytest.mark.parametrize("kind", ["length", "comparisons", "nesting"])
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("past", [False, True], ids=["at", "past"])
 def test_a_filter_past_a_limit_is_400_invalidFilter(
     scim: TestClient, endpoint: str, kind: str, past: bool
 ) -> None:
     """Filters up to each limit are answered, one past is 400 invalidFilter (RFC 7644 §3.4.2.2)."""
-    expression = _filter(kind, past)
+    expression = filter_at_edge(kind, past)
     if endpoint == "/.search":
         response = scim.post(f"{BASE}/.search", json={"schemas": [SEARCH], "filter": expression})
     else:
