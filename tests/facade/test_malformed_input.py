@@ -291,3 +291,14 @@ def test_a_write_to_an_id_outside_printable_ascii_is_a_4xx(
     response = scim.request(method, f"{BASE}/{resource}/{resource_id}", json=body)
     expected = (400, "invalidValue") if resource_id in ("%00", "%0A") else (404, None)
     assert (response.status_code, response.json().get("scimType")) == expected, response.text
+
+
+def test_a_forwarded_client_address_outside_ascii_does_not_fail_the_write(
+    scim: TestClient,
+) -> None:
+    """X-Forwarded-For is recorded with the write; a byte outside ASCII (RFC 9110 §5.5 obs-text)
+    is percent-encoded for gRPC metadata, and the write succeeds."""
+    body = {"schemas": [USER], "userName": name()}
+    headers = {"X-Forwarded-For": b"203.0.113.9\xe9"}
+    response = scim.post(f"{BASE}/Users", json=body, headers=headers)  # type: ignore[arg-type]
+    assert response.status_code == 201, response.text
