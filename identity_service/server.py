@@ -281,8 +281,10 @@ def _stop_on_signals(loop: asyncio.AbstractEventLoop) -> "asyncio.Future[int]":
 
 
 def server_options(settings: Settings) -> list[tuple[str, int]]:
-    """The grpc server's channel arguments: connection age, keepalive."""
+    """The grpc server's channel arguments: connection age, keepalive,
+    the largest request."""
     options = [
+        ("grpc.max_receive_message_length", settings.max_receive_message_bytes),
         # Without this grpc sets SO_REUSEPORT, and a second instance on the
         # same port would silently share its traffic instead of failing.
         ("grpc.so_reuseport", 0),

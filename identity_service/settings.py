@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     rate_limit_tenant_burst: int = Field(default=400, ge=1)
     rate_limit_credential_per_second: float = Field(default=100.0, ge=0)
     rate_limit_credential_burst: int = Field(default=200, ge=1)
+    # The largest request message the server reads; a larger one fails with
+    # RESOURCE_EXHAUSTED before any handler runs (gRPC's own check).
+    max_receive_message_bytes: int = Field(default=4 << 20, ge=64 << 10, le=2**31 - 1)
 
     @field_validator("listen")
     @classmethod

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from roster_telemetry.exposition import Exposition
+from scim_facade.body_limit import BodyLimit
 from scim_facade.client import IdentityClient
 from scim_facade.errors import ScimError, from_grpc
 from scim_facade.metrics import REGISTRY
@@ -131,7 +132,14 @@ def create_app(settings: Settings, client: IdentityClient | None = None) -> Fast
     app.include_router(oauth_router)
     app.include_router(health_router)
     _install_error_handlers(app)
-    # Observe inside ScimPaths: it sees the scope the router marks the route in.
+    # From the outside in: ScimPaths, then Observe (it sees the scope the
+    # router marks the route in, and counts and logs a 413 too), then
+    # BodyLimit (on the canonical path).
+    app.add_middleware(
+        BodyLimit,
+        max_body_bytes=settings.max_body_bytes,
+        bulk_max_payload_bytes=settings.bulk_max_payload_bytes,
+    )
     app.add_middleware(Observe, prefix=PREFIX)
     app.add_middleware(ScimPaths)
     return app

@@ -5,6 +5,7 @@ service config)."""
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 import grpc
 from grpc_health.v1 import health_pb2_grpc
@@ -73,6 +74,11 @@ class IdentityClient:
             # return, not after gRPC's default backoff of up to 120 s
             # (docs/decisions/0017-faults.md).
             ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
+            # identity_service's answers are bounded by its page sizes and
+            # by what was written; a receive limit (gRPC's default is 4 MiB)
+            # would make a page of large users unreadable, RESOURCE_EXHAUSTED
+            # that an IdP reads as 429 and retries forever.
+            ("grpc.max_receive_message_length", -1),
         ]
         credentials = _credentials(settings)
         if credentials is None:
@@ -112,4 +118,15 @@ def metadata(
     if origin is None:
         return forwarded
     keys = (ORIGIN_METHOD, ORIGIN_PATH, ORIGIN_CLIENT)
-    return forwarded + tuple((k, v) for k, v in zip(keys, origin, strict=True) if v)
+    return forwarded + tuple((k, _ascii(v)) for k, v in zip(keys, origin, strict=True) if v)
+
+
+# gRPC metadata values are printable ASCII: a path such as /Users/%C3%A9,
+# which the IdP's request carries decoded, failed the call before it was sent.
+_PRINTABLE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
+
+
+def _ascii(value: str) -> str:
+    """`value` with "%" and every character but printable ASCII percent-encoded
+    (UTF-8, RFC 3986 §2.1), so the encoding can be told from the text."""
+    return quote(value, safe=_PRINTABLE)

@@ -107,7 +107,9 @@ def request(body: dict[str, Any]) -> group_service_pb2.ModifyGroupRequest:
 def _operations(body: dict[str, Any]) -> list[PatchOperation[Group]]:
     try:
         parsed = PatchOp[Group].model_validate(
-            dialects.patch(body), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=patch.POLICY
+            dialects.patch(patch.limit_operations(body)),
+            scim_ctx=Context.RESOURCE_PATCH_REQUEST,
+            scim_policy=patch.POLICY,
         )
     except ValidationError as exc:
         raise validation_error(exc) from exc

@@ -42,6 +42,7 @@ SORTABLE = {
 MAX_FILTER_LENGTH = 4096
 # identity.v1 skip is an int32: a startIndex beyond it is past every result.
 _MAX_SKIP = 2**31 - 1
+_MAX_START_INDEX = 2**63 - 1
 _CORE_URN = re.compile(r"^urn:ietf:params:scim:schemas:core:2\.0:(user|group):", re.IGNORECASE)
 # SearchRequest members this module reads itself: the filter is validated
 # against the resource's model, the order against SORTABLE.
@@ -95,8 +96,10 @@ def _params(values: Mapping[str, Any], request: SearchRequest[Any]) -> ListParam
         sort_by=str(values.get("sortby") or ""),
         descending=_descending(values.get("sortorder")),
         # RFC 7644 §3.4.2.4: a startIndex below 1 is read as 1 (done by
-        # SearchRequest, as a negative count is read as 0).
-        start_index=request.start_index or 1,
+        # SearchRequest, as a negative count is read as 0). Past every
+        # result, a larger startIndex answers the same empty page: it is
+        # capped where the answer can still carry it (a 64-bit integer).
+        start_index=min(request.start_index or 1, _MAX_START_INDEX),
         count=request.count,
         cursor=request.cursor,
         attributes=tuple(request.attributes or ()),

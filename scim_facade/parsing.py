@@ -23,7 +23,7 @@ from scim2_models import Email as _ScimEmail
 from scim2_models import User as _ScimUser
 from scim2_models.resources.resource import AnyExtension
 
-from scim_facade import dialects
+from scim_facade import dialects, strict_json
 from scim_facade.errors import ScimError, invalid_syntax
 
 
@@ -63,6 +63,7 @@ def json_body(raw: bytes) -> dict[str, Any]:
         raise invalid_syntax(f"the body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise invalid_syntax("the body must be a JSON object")
+    strict_json.check(raw, body)
     return body
 
 

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from scim2_models import Context, PatchOp, PatchOperation, SCIMException, ScimPolicy
 
 from scim_facade import dialects
-from scim_facade.errors import ScimError
+from scim_facade.errors import ScimError, invalid_value
 from scim_facade.mapping.users import CORE_SCHEMA
 from scim_facade.parsing import UserModel, validation_error
 
@@ -23,6 +23,9 @@ POLICY = ScimPolicy(
     remove_value_as_filter=ScimPolicy.RemoveValue.apply,
     unmatched_path_filter=ScimPolicy.UnmatchedPathFilter.create,
 )
+# The most operations one PATCH request may carry (400 invalidValue beyond):
+# Okta and Entra send a few, listing many members in one operation's value.
+MAX_PATCH_OPERATIONS = 100
 # A PatchOp on users: the type its paths resolve against.
 UserPatch = PatchOp[UserModel]
 # `active` as a path or a no-path value key, lower-cased (RFC 7643 §2.1).
@@ -38,13 +41,25 @@ def scim_exception(exc: SCIMException) -> ScimError:
     return ScimError(int(error.status or 400), error.detail or str(exc), error.scim_type)
 
 
+def limit_operations(body: dict[str, Any]) -> dict[str, Any]:
+    """`body`, refused with 400 invalidValue when it carries more than
+    MAX_PATCH_OPERATIONS operations (RFC 7644 §3.12 has no scimType closer)."""
+    for key, operations in body.items():
+        many = isinstance(operations, list) and len(operations) > MAX_PATCH_OPERATIONS
+        if many and key.lower() == "operations":
+            raise invalid_value(f"at most {MAX_PATCH_OPERATIONS} PATCH operations per request")
+    return body
+
+
 def parse_user(body: dict[str, Any]) -> UserPatch:
     """The operations of a PatchOp body on a user, checked against the
     schema (the errors any user would have: unknown op, bad path, read-only
     or required attribute)."""
     try:
         operations: UserPatch = UserPatch.model_validate(
-            dialects.patch(body), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
+            dialects.patch(limit_operations(body)),
+            scim_ctx=Context.RESOURCE_PATCH_REQUEST,
+            scim_policy=POLICY,
         )
     except ValidationError as exc:
         raise validation_error(exc) from exc

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     # The largest page a list answers (ServiceProviderConfig filter.maxResults).
     # identity.v1 answers at most 1,000 per page.
     max_results: int = Field(default=1000, ge=1, le=1000)
+    # The largest request body of every route but /Bulk (413 beyond it).
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
     bulk_max_operations: int = Field(default=1000, ge=1)
     bulk_max_payload_bytes: int = Field(default=1_048_576, ge=1024)
     log_level: str = "INFO"

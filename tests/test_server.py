@@ -394,10 +394,14 @@ def test_server_options_carry_the_connection_age_and_keepalive_settings() -> Non
     """Settings become the server's channel arguments, in milliseconds; a max
     connection age of 0 sets none (connections live until closed)."""
     settings = Settings(
-        max_connection_age_seconds=600, max_connection_age_grace_seconds=7.5, keepalive_seconds=45
+        max_connection_age_seconds=600,
+        max_connection_age_grace_seconds=7.5,
+        keepalive_seconds=45,
+        max_receive_message_bytes=1 << 20,
     )
     options = dict(server.server_options(settings))
     assert options == {
+        "grpc.max_receive_message_length": 1 << 20,
         "grpc.so_reuseport": 0,
         "grpc.keepalive_time_ms": 45_000,
         "grpc.keepalive_timeout_ms": 20_000,

@@ -16,8 +16,7 @@ def test_control_characters_are_exactly_unicode_category_cc() -> None:
     mismatched = [
         code
         for code in range(sys.maxunicode + 1)
-        if validation._has_control_characters(chr(code))
-        != (unicodedata.category(chr(code)) == "Cc")
+        if validation.has_control_characters(chr(code)) != (unicodedata.category(chr(code)) == "Cc")
     ]
     assert mismatched == []
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from identity_service.domain.errors import InvalidField, RequestIdReused
 from identity_service.domain.models import TenantRef, now
 from identity_service.service import paging, snapshots
+from identity_service.service.validation import has_control_characters
 from identity_service.store import requests as store
 
 T = TypeVar("T")
@@ -34,6 +35,8 @@ def once(
         return run()
     if len(request_id) > MAX_REQUEST_ID_LENGTH:
         raise InvalidField.of("request_id", f"at most {MAX_REQUEST_ID_LENGTH} characters")
+    if has_control_characters(request_id):
+        raise InvalidField.of("request_id", "must not contain control characters")
     fingerprint = paging.fingerprint(method, *arguments)
     at = now()
     seen = store.find(conn, tenant, request_id)

@@ -34,7 +34,7 @@ _CONTROL_BUT_TAB_OR_NEWLINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _UPPER_AFTER_FIRST = re.compile(r"(?<!^)([A-Z])")
 
 
-def _has_control_characters(value: str) -> bool:
+def has_control_characters(value: str) -> bool:
     return _CONTROL.search(value) is not None
 
 
@@ -45,7 +45,7 @@ def _check_name(field: str, value: str | None, required: bool) -> list[FieldViol
         return [FieldViolation(field, "must not start or end with white space")]
     if len(value) > MAX_NAME_LENGTH:
         return [FieldViolation(field, f"at most {MAX_NAME_LENGTH} characters")]
-    if _has_control_characters(value):
+    if has_control_characters(value):
         return [FieldViolation(field, "must not contain control characters")]
     return []
 
@@ -65,7 +65,8 @@ def _key(field: str, key: str) -> str:
 
 
 def _check_strings(field: str, value: Any) -> list[FieldViolation]:
-    """Every string anywhere in an attribute value is bounded and printable."""
+    """Every string anywhere in an attribute value is bounded and printable,
+    and so is every name in it (extension keys are the client's)."""
     if isinstance(value, str):
         if len(value) > MAX_STRING_LENGTH:
             return [FieldViolation(field, f"at most {MAX_STRING_LENGTH} characters")]
@@ -73,7 +74,14 @@ def _check_strings(field: str, value: Any) -> list[FieldViolation]:
             return [FieldViolation(field, "must not contain control characters")]
         return []
     if isinstance(value, dict):
-        return [v for k, item in value.items() for v in _check_strings(_key(field, k), item)]
+        return [
+            *(
+                FieldViolation(_key(field, k), "names must not contain control characters")
+                for k in value
+                if has_control_characters(k)
+            ),
+            *(v for k, item in value.items() for v in _check_strings(_key(field, k), item)),
+        ]
     if isinstance(value, list):
         return [v for i, item in enumerate(value) for v in _check_strings(f"{field}[{i}]", item)]
     return []

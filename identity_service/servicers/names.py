@@ -6,7 +6,9 @@ import re
 from identity_service.domain.errors import InvalidField
 from identity_service.domain.models import MemberRef, MemberType
 
-_SEGMENT = r"([^/]+)"
+# No control character (Cc) in a segment: no id, slug or name holds one,
+# and PostgreSQL's text cannot even hold NUL (a lookup would fail, not miss).
+_SEGMENT = r"([^/\x00-\x1f\x7f-\x9f]+)"
 _TENANT = re.compile(rf"tenants/{_SEGMENT}")
 _CHILD = re.compile(rf"tenants/{_SEGMENT}/(users|groups|members|credentials)/{_SEGMENT}")
 _PLATFORM_CREDENTIAL = re.compile(rf"credentials/{_SEGMENT}")

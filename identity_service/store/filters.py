@@ -18,6 +18,11 @@ Where the RFC leaves room, these are the rules:
   LIKE, whose case rules and wildcards differ between the engines.
 - Names of custom extension attributes and their URN are looked up as written.
 - An empty filter matches everything (AIP-160).
+- Limits (INVALID_FILTER with a BadRequest on `filter`): at most
+  MAX_FILTER_LENGTH characters, MAX_FILTER_TERMS comparisons and presence
+  tests (each one a condition the database evaluates on every candidate row),
+  and 32 nested expressions (scim2-models' parser refuses deeper ones, which
+  bounds the recursion of the compiler below).
 """
 
 import sqlalchemy as sa
@@ -25,6 +30,7 @@ from scim2_models import InvalidFilterException, ScimFilter
 from scim2_models.path import (
     CompareOperator,
     Comparison,
+    FilterNode,
     FilterVisitor,
     LogicalExpr,
     LogicalOperator,
@@ -33,14 +39,15 @@ from scim2_models.path import (
     ValuePath,
 )
 
-from identity_service.domain.errors import InvalidFilter
+from identity_service.domain.errors import FieldViolation, InvalidFilter
 from identity_service.store.filter_attributes import group_attribute, user_attribute
 from identity_service.store.filter_compounds import MultiValued
 from identity_service.store.filter_scalars import Attribute, Condition, Resolver
 
-__all__ = ["MAX_FILTER_LENGTH", "group_filter", "user_filter"]
+__all__ = ["MAX_FILTER_LENGTH", "MAX_FILTER_TERMS", "group_filter", "user_filter"]
 
 MAX_FILTER_LENGTH = 4096
+MAX_FILTER_TERMS = 100
 
 
 def user_filter(expression: str) -> sa.ColumnElement[bool]:
@@ -55,14 +62,36 @@ def group_filter(expression: str) -> sa.ColumnElement[bool]:
 
 def _compile(expression: str, resolve: Resolver) -> Condition:
     if len(expression) > MAX_FILTER_LENGTH:
-        raise InvalidFilter(f"the filter is longer than {MAX_FILTER_LENGTH} characters")
+        raise _invalid(f"the filter is longer than {MAX_FILTER_LENGTH} characters")
     if not expression.strip():
         return sa.true()
     try:
         tree = ScimFilter(expression).ast
     except InvalidFilterException as exc:
         raise InvalidFilter(f"the filter does not parse: {exc.detail}") from exc
+    if _terms(tree) > MAX_FILTER_TERMS:
+        raise _invalid(f"the filter has more than {MAX_FILTER_TERMS} comparisons")
     return _Compiler(resolve).visit(tree)
+
+
+def _terms(tree: FilterNode) -> int:
+    """How many comparisons and presence tests `tree` holds (no recursion)."""
+    count, pending = 0, [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, LogicalExpr):
+            pending.extend(node.terms)
+        elif isinstance(node, Not):
+            pending.append(node.expr)
+        elif isinstance(node, ValuePath):
+            pending.append(node.val_filter)
+        else:
+            count += 1
+    return count
+
+
+def _invalid(message: str) -> InvalidFilter:
+    return InvalidFilter(message, violations=[FieldViolation("filter", message)])
 
 
 class _Compiler(FilterVisitor[Condition]):
@@ -73,6 +102,9 @@ class _Compiler(FilterVisitor[Condition]):
         attribute = self.resolve(node.attr_path)
         if node.value is None:
             return _compare_null(attribute, node.op)
+        if isinstance(node.value, str) and "\x00" in node.value:
+            # No stored value holds NUL (PostgreSQL's text cannot).
+            raise _invalid("a filter value cannot contain NUL (\\u0000)")
         if node.op is CompareOperator.ne:
             return sa.not_(attribute.compare(CompareOperator.eq, node.value))
         return attribute.compare(node.op, node.value)
