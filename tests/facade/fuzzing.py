@@ -106,18 +106,48 @@ def _members(ids: list[str]) -> st.SearchStrategy[Any]:
     return st.one_of(st.lists(entry, max_size=3), json_value)
 
 
+_OPS = st.sampled_from(["add", "remove", "replace", "Add", "REPLACE"])
+word = st.text(st.characters(categories=("L", "N")), min_size=1, max_size=10)
+# Paths an IdP sends, with values of their type: most such operations apply.
+_TYPED_PATHS: dict[str, st.SearchStrategy[Any]] = {
+    "active": st.one_of(st.booleans(), st.sampled_from(["True", "false"])),
+    "displayName": word,
+    "title": word,
+    "userName": word,
+    "externalId": word,
+    "name.givenName": word,
+    'emails[type eq "work"].value': word,
+    "emails": st.lists(st.fixed_dictionaries({"value": word, "type": text}), max_size=2),
+    f"{ENTERPRISE}:department": word,
+    f"{ENTERPRISE}:manager": st.fixed_dictionaries({"value": word}),
+}
+
+
+def _typed_operation(ids: list[str]) -> st.SearchStrategy[dict[str, Any]]:
+    def member(chosen: str) -> str:
+        return f'members[value eq "{chosen}"]'
+
+    typed = [st.tuples(st.just(k), v) for k, v in _TYPED_PATHS.items()]
+    members = st.tuples(st.just("members"), _members(ids))
+    filtered = st.tuples(st.sampled_from(ids).map(member), st.none()) if ids else members
+    pair = st.one_of(*typed, members, filtered)
+    return st.builds(lambda op, pv: {"op": op, "path": pv[0], "value": pv[1]}, _OPS, pair)
+
+
 def patch_body(ids: list[str]) -> st.SearchStrategy[dict[str, Any]]:
-    """A PatchOp (RFC 7644 §3.5.2): ops in any case, paths with and without
-    value filters, values of every JSON type, members among `ids`."""
+    """A PatchOp (RFC 7644 §3.5.2): half of the operations as IdPs send them
+    (known paths, values of their type, members among `ids`), half with ops
+    in any case, paths with and without value filters, values of any type."""
     path = st.one_of(attribute_path, scim_filter.map(lambda f: f"members[{f}]"), text)
     value = st.one_of(json_value, _members(ids))
-    operation = st.fixed_dictionaries(
-        {"op": st.sampled_from(["add", "remove", "replace", "Add", "REPLACE", "move", ""])},
+    anything = st.fixed_dictionaries(
+        {"op": st.one_of(_OPS, st.sampled_from(["move", ""]))},
         optional={"path": path, "value": value},
     )
+    operation = st.one_of(_typed_operation(ids), anything)
     return st.fixed_dictionaries(
-        {"Operations": st.one_of(st.lists(operation, max_size=4), json_value)},
-        optional={"schemas": st.sampled_from([[PATCH_OP], [], ["urn:x"]])},
+        {"Operations": st.one_of(st.lists(operation, min_size=1, max_size=4), json_value)},
+        optional={"schemas": st.sampled_from([[PATCH_OP], [PATCH_OP], ["urn:x"]])},
     )
 
 
