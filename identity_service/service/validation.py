@@ -64,6 +64,16 @@ def _key(field: str, key: str) -> str:
     return f"{field}.{_snake(key)}" if field else _snake(key)
 
 
+def _check_keys(field: str, value: dict[str, Any]) -> list[FieldViolation]:
+    """Keys are printable too (extension URNs, attribute names): PostgreSQL's
+    JSONB cannot hold NUL."""
+    return [
+        FieldViolation(_key(field, k), "names must not contain control characters")
+        for k in value
+        if _has_control_characters(k)
+    ]
+
+
 def _check_strings(field: str, value: Any) -> list[FieldViolation]:
     """Every string anywhere in an attribute value is bounded and printable."""
     if isinstance(value, str):
@@ -73,7 +83,9 @@ def _check_strings(field: str, value: Any) -> list[FieldViolation]:
             return [FieldViolation(field, "must not contain control characters")]
         return []
     if isinstance(value, dict):
-        return [v for k, item in value.items() for v in _check_strings(_key(field, k), item)]
+        return _check_keys(field, value) or [
+            v for k, item in value.items() for v in _check_strings(_key(field, k), item)
+        ]
     if isinstance(value, list):
         return [v for i, item in enumerate(value) for v in _check_strings(f"{field}[{i}]", item)]
     return []

@@ -6,7 +6,8 @@ import re
 from identity_service.domain.errors import InvalidField
 from identity_service.domain.models import MemberRef, MemberType
 
-_SEGMENT = r"([^/]+)"
+# No control characters: no id holds one, and PostgreSQL text cannot hold NUL.
+_SEGMENT = r"([^/\x00-\x1f\x7f]+)"
 _TENANT = re.compile(rf"tenants/{_SEGMENT}")
 _CHILD = re.compile(rf"tenants/{_SEGMENT}/(users|groups|members|credentials)/{_SEGMENT}")
 _PLATFORM_CREDENTIAL = re.compile(rf"credentials/{_SEGMENT}")

@@ -20,6 +20,8 @@ Where the RFC leaves room, these are the rules:
 - An empty filter matches everything (AIP-160).
 """
 
+import re
+
 import sqlalchemy as sa
 from scim2_models import InvalidFilterException, ScimFilter
 from scim2_models.path import (
@@ -41,6 +43,10 @@ from identity_service.store.filter_scalars import Attribute, Condition, Resolver
 __all__ = ["MAX_FILTER_LENGTH", "group_filter", "user_filter"]
 
 MAX_FILTER_LENGTH = 4096
+# What no stored string holds, so no compared one may: NUL (PostgreSQL text
+# cannot hold it) and lone surrogates (not UTF-8; only a JSON escape such as
+# \ud800 in a filter literal makes one).
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 def user_filter(expression: str) -> sa.ColumnElement[bool]:
@@ -71,6 +77,10 @@ class _Compiler(FilterVisitor[Condition]):
 
     def visit_comparison(self, node: Comparison) -> Condition:
         attribute = self.resolve(node.attr_path)
+        if isinstance(node.value, str) and _NOT_TEXT.search(node.value):
+            raise InvalidFilter(
+                f"the value compared with {attribute.label} holds NUL or a lone surrogate"
+            )
         if node.value is None:
             return _compare_null(attribute, node.op)
         if node.op is CompareOperator.ne:

@@ -2,6 +2,8 @@
 body, the projection and the ETag headers."""
 
 import functools
+import re
+import urllib.parse
 from typing import Any
 
 from fastapi import Request
@@ -15,13 +17,16 @@ from scim_facade.projection import Projection
 from scim_facade.settings import Settings
 
 PREFIX = "/scim/v2"
+# What a token can hold: printable ASCII (RFC 6750 §2.1's b64token and more),
+# the only characters gRPC metadata carries.
+_PRINTABLE = re.compile(r"[\x20-\x7e]+")
 
 
 def bearer_token(request: Request) -> str:
     """RFC 6750: "Authorization: Bearer <token>"; the token is forwarded to
     identity_service, which decides the tenant."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if scheme.lower() != "bearer" or not token.strip() or not _PRINTABLE.fullmatch(token):
         raise unauthorized("send the tenant's token as 'Authorization: Bearer <token>'")
     return token.strip()
 
@@ -32,7 +37,13 @@ def origin(request: Request) -> tuple[str, str, str]:
     the first X-Forwarded-For address, else the peer."""
     forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
     client = forwarded or (request.client.host if request.client else "")
-    return request.method, request.url.path, client
+    return request.method, _printable(request.url.path), _printable(client)
+
+
+def _printable(value: str) -> str:
+    """`value` percent-encoded where it is not printable ASCII, which is all
+    gRPC metadata may carry (a path of /Users/%00 arrives decoded)."""
+    return urllib.parse.quote(value, safe="/:@!$&'()*+,;=~[]")
 
 
 def scim_call(request: Request) -> Call:
