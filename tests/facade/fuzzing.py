@@ -58,10 +58,18 @@ _literal = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False).map(repr),
     st.sampled_from(["true", "false", "null", "True", '"2024-01-01T00:00:00Z"', "bare", '"']),
 )
+_KNOWN = ["userName", "displayName", "externalId", "id", "title", "emails.value", "emails"]
+_KNOWN += ["name.givenName", "meta.created", "active", "members.value", f"{ENTERPRISE}:department"]
+
+
+def _compared(paths: st.SearchStrategy[str], ops: list[str]) -> st.SearchStrategy[str]:
+    return st.builds(lambda p, o, v: f"{p} {o} {v}", paths, st.sampled_from(ops), _literal)
+
+
 _comparison = st.one_of(
-    st.builds(
-        lambda p, o, v: f"{p} {o} {v}", attribute_path, st.sampled_from(_OPERATORS), _literal
-    ),
+    _compared(attribute_path, _OPERATORS),
+    # Attributes that exist, so the value reaches the database rather than a 400.
+    _compared(st.sampled_from(_KNOWN), _OPERATORS[:9]),
     attribute_path.map(lambda p: f"{p} pr"),
 )
 

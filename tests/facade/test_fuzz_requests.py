@@ -4,6 +4,7 @@ arrives, the answer is never a 5xx, and a refused request (4xx) leaves the
 tenant's data, read through identity.v1, exactly as it was."""
 
 import json
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -162,3 +163,17 @@ def test_any_bytes_as_a_body_are_refused_without_a_server_error(
     §3.12 invalidSyntax) are 400 and change nothing."""
     _, ids, _ = seeded
     _send(seeded, method, "/scim/v2" + where.format(**ids), content=raw)
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("resources", ["Users", "Groups"])
+@settings(FUZZ, max_examples=10)
+@given(resource_id=text.filter(lambda t: t not in ("", ".search")))
+def test_any_resource_id_is_answered_without_a_server_error(
+    seeded: Seeded, method: str, resources: str, resource_id: str
+) -> None:
+    """Any id in the path, percent-encoded as a client would: a 404 or
+    another 4xx, never a 5xx, and nothing changed (RFC 7644 §3.12)."""
+    bodies = {"PUT": {"schemas": [USER], "userName": "x"}, "PATCH": {"Operations": []}}
+    url = f"/scim/v2/{resources}/{urllib.parse.quote(resource_id, safe='')}"
+    _send(seeded, method, url, json=bodies.get(method))
