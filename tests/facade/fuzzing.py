@@ -23,7 +23,7 @@ ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 # Few examples, derandomized: the suite runs on two cores, and a fixed
 # sequence of examples makes a failure reproduce on the next run.
 FUZZ = settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -113,7 +113,7 @@ def _request(case: Any, tenant: TenantAccess, ids: dict[str, str]) -> dict[str, 
 # Generated cases only: schemathesis' explicit coverage cases are some sixty
 # an operation, more than the suite's time allows on two cores.
 @SCHEMA.parametrize()
-@settings(FUZZ, max_examples=10, phases=[Phase.generate, Phase.shrink])
+@settings(FUZZ, max_examples=6, phases=[Phase.generate, Phase.shrink])
 def test_every_documented_operation_answers_without_a_server_error(
     case: Any, facade: TestClient, stubs: Stubs, tenant: TenantAccess, seeded_ids: dict[str, str]
 ) -> None:

@@ -58,7 +58,7 @@ def _send(seeded: Seeded, method: str, url: str, **request: Any) -> None:
 
 
 @pytest.mark.parametrize("resources", ["Users", "Groups"])
-@FUZZ
+@settings(FUZZ, max_examples=25)
 @given(
     expression=scim_filter,
     sort_by=st.one_of(st.none(), attribute_path),
@@ -154,7 +154,7 @@ _raw = st.one_of(
         ("POST", "/.search"),
     ],
 )
-@settings(FUZZ, max_examples=10)
+@settings(FUZZ, max_examples=6)
 @given(raw=_raw)
 def test_any_bytes_as_a_body_are_refused_without_a_server_error(
     seeded: Seeded, method: str, where: str, raw: bytes
