@@ -64,6 +64,16 @@ def _key(field: str, key: str) -> str:
     return f"{field}.{_snake(key)}" if field else _snake(key)
 
 
+def _check_keys(field: str, value: dict[str, Any]) -> list[FieldViolation]:
+    """Keys are printable too (extension URNs, attribute names): PostgreSQL's
+    JSONB cannot hold NUL."""
+    return [
+        FieldViolation(_key(field, k), "names must not contain control characters")
+        for k in value
+        if has_control_characters(k)
+    ]
+
+
 def _check_strings(field: str, value: Any) -> list[FieldViolation]:
     """Every string anywhere in an attribute value is bounded and printable,
     and so is every name in it (extension keys are the client's)."""
@@ -75,11 +85,7 @@ def _check_strings(field: str, value: Any) -> list[FieldViolation]:
         return []
     if isinstance(value, dict):
         return [
-            *(
-                FieldViolation(_key(field, k), "names must not contain control characters")
-                for k in value
-                if has_control_characters(k)
-            ),
+            *_check_keys(field, value),
             *(v for k, item in value.items() for v in _check_strings(_key(field, k), item)),
         ]
     if isinstance(value, list):

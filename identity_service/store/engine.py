@@ -44,8 +44,12 @@ def note_change(conn: sa.Connection, tenant_id: int, *, access: bool = False) ->
 
 
 def fold(text: str) -> str:
-    """The comparison key of a case-insensitive string: NFC, then case folding."""
-    return unicodedata.normalize("NFC", text).casefold()
+    """The comparison key of a case-insensitive string: two strings have the
+    same key exactly when they are a canonical caseless match (Unicode §3.13,
+    D145: NFD, full case folding, NFD again), kept composed (NFC). Folding
+    before the last normalisation puts the marks that folding moves, such as
+    the iota of U+1FB3, back in canonical order (docs/decisions/0016)."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", text).casefold())
 
 
 class folded(FunctionElement[str]):  # noqa: N801 - SQL function style

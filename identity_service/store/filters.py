@@ -25,6 +25,8 @@ Where the RFC leaves room, these are the rules:
   bounds the recursion of the compiler below).
 """
 
+import re
+
 import sqlalchemy as sa
 from scim2_models import InvalidFilterException, ScimFilter
 from scim2_models.path import (
@@ -48,6 +50,10 @@ __all__ = ["MAX_FILTER_LENGTH", "MAX_FILTER_TERMS", "group_filter", "user_filter
 
 MAX_FILTER_LENGTH = 4096
 MAX_FILTER_TERMS = 100
+# What no stored string holds, so no compared one may: NUL (PostgreSQL text
+# cannot hold it) and lone surrogates (not UTF-8; only a JSON escape such as
+# \ud800 in a filter literal makes one).
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 def user_filter(expression: str) -> sa.ColumnElement[bool]:
@@ -100,6 +106,10 @@ class _Compiler(FilterVisitor[Condition]):
 
     def visit_comparison(self, node: Comparison) -> Condition:
         attribute = self.resolve(node.attr_path)
+        if isinstance(node.value, str) and _NOT_TEXT.search(node.value):
+            raise InvalidFilter(
+                f"the value compared with {attribute.label} holds NUL or a lone surrogate"
+            )
         if node.value is None:
             return _compare_null(attribute, node.op)
         if isinstance(node.value, str) and "\x00" in node.value:

@@ -11,13 +11,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope
 
 from scim_facade import bulk
 from scim_facade.responses import SCIM_JSON, ScimResponse, scim
+from scim_facade.routes import openapi
 from scim_facade.routes.common import PREFIX, bearer_token, check_media_type
 from scim_facade.settings import Settings
 
 router = APIRouter(tags=["Bulk"])
 
 
-@router.post("/Bulk")
+@router.post("/Bulk", openapi_extra=openapi.BULK)
 async def bulk_request(request: Request) -> ScimResponse:
     """Run a BulkRequest; 413 beyond maxOperations or maxPayloadSize (§3.7.4)."""
     bearer_token(request)

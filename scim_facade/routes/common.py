@@ -2,6 +2,7 @@
 body, the projection and the ETag headers."""
 
 import functools
+import urllib.parse
 from typing import Any
 
 from fastapi import Request
@@ -37,7 +38,13 @@ def origin(request: Request) -> tuple[str, str, str]:
     the first X-Forwarded-For address, else the peer."""
     forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
     client = forwarded or (request.client.host if request.client else "")
-    return request.method, request.url.path, client
+    return request.method, _printable(request.url.path), _printable(client)
+
+
+def _printable(value: str) -> str:
+    """`value` percent-encoded where it is not printable ASCII, which is all
+    gRPC metadata may carry (a path of /Users/%00 arrives decoded)."""
+    return urllib.parse.quote(value, safe="/:@!$&'()*+,;=~[]")
 
 
 def scim_call(request: Request) -> Call:

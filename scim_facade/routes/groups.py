@@ -22,6 +22,7 @@ from scim_facade.call import Call
 from scim_facade.mapping import groups as mapping
 from scim_facade.projection import Projection
 from scim_facade.responses import SCIM_JSON, ScimResponse, scim
+from scim_facade.routes import openapi
 from scim_facade.routes.common import body, if_match, projection, scim_call
 
 router = APIRouter(tags=["Groups"])
@@ -141,14 +142,14 @@ def _not_modified(request: Request, etag: str) -> bool:
     return preconditions.none_match(request.headers.get("if-none-match", ""), etag)
 
 
-@router.get("/Groups", response_model=None)
+@router.get("/Groups", response_model=None, openapi_extra=openapi.LIST)
 async def list_groups(request: Request) -> Response:
     """List or filter groups (RFC 7644 §3.4.2)."""
     call = scim_call(request)
     return await _list(call, listing.from_query(request.query_params), projection(request))
 
 
-@router.post("/Groups/.search", response_model=None)
+@router.post("/Groups/.search", response_model=None, openapi_extra=openapi.SEARCH)
 async def search_groups(request: Request) -> Response:
     """Query groups with a SearchRequest body (RFC 7644 §3.4.3)."""
     call = scim_call(request)
@@ -157,7 +158,7 @@ async def search_groups(request: Request) -> Response:
     return await _list(call, params, shown)
 
 
-@router.get("/Groups/{group_id}", response_model=None)
+@router.get("/Groups/{group_id}", response_model=None, openapi_extra=openapi.ID["get"])
 async def get_group(group_id: str, request: Request) -> Response:
     """One group; 304 when If-None-Match names its current version."""
     call = scim_call(request)
@@ -172,7 +173,7 @@ async def get_group(group_id: str, request: Request) -> Response:
     return await _answer(call, group, shown, pages=pages)
 
 
-@router.post("/Groups", status_code=201, response_model=None)
+@router.post("/Groups", status_code=201, response_model=None, openapi_extra=openapi.GROUP["post"])
 async def create_group(request: Request) -> Response:
     """Create a group with its members (RFC 7644 §3.3); 409 uniqueness if
     the displayName is taken, in any case."""
@@ -182,7 +183,7 @@ async def create_group(request: Request) -> Response:
     return await _answer(call, group, projection(request), status=201)
 
 
-@router.put("/Groups/{group_id}", response_model=None)
+@router.put("/Groups/{group_id}", response_model=None, openapi_extra=openapi.GROUP["put"])
 async def replace_group(group_id: str, request: Request) -> Response:
     """Replace a group, its member list included (RFC 7644 §3.5.1)."""
     call = scim_call(request)
@@ -192,7 +193,7 @@ async def replace_group(group_id: str, request: Request) -> Response:
     return await _answer(call, group, projection(request))
 
 
-@router.patch("/Groups/{group_id}", response_model=None)
+@router.patch("/Groups/{group_id}", response_model=None, openapi_extra=openapi.PATCH_GROUP)
 async def patch_group(group_id: str, request: Request) -> Response:
     """Modify a group (RFC 7644 §3.5.2), all operations or none. 204 No
     Content with the new ETag, as Okta and Entra ID expect for membership
@@ -207,7 +208,12 @@ async def patch_group(group_id: str, request: Request) -> Response:
     return await _answer(call, group, shown)
 
 
-@router.delete("/Groups/{group_id}", status_code=204, response_class=Response)
+@router.delete(
+    "/Groups/{group_id}",
+    status_code=204,
+    response_class=Response,
+    openapi_extra=openapi.ID["delete"],
+)
 async def delete_group(group_id: str, request: Request) -> Response:
     """Delete a group (RFC 7644 §3.6): 404 afterwards."""
     call = scim_call(request)

@@ -9,6 +9,7 @@ from scim_facade.call import Call
 from scim_facade.mapping import users as mapping
 from scim_facade.projection import Projection
 from scim_facade.responses import ScimResponse, scim
+from scim_facade.routes import openapi
 from scim_facade.routes.common import body, if_match, projection, scim_call
 
 router = APIRouter(tags=["Users"])
@@ -37,14 +38,14 @@ async def _list(call: Call, params: listing.ListParams, shown: Projection) -> Sc
     return scim(listing.response(resources, page.total_size, params, cursor))
 
 
-@router.get("/Users")
+@router.get("/Users", openapi_extra=openapi.LIST)
 async def list_users(request: Request) -> ScimResponse:
     """List or filter users (RFC 7644 §3.4.2)."""
     call = scim_call(request)
     return await _list(call, listing.from_query(request.query_params), projection(request))
 
 
-@router.post("/Users/.search")
+@router.post("/Users/.search", openapi_extra=openapi.SEARCH)
 async def search_users(request: Request) -> ScimResponse:
     """Query users with a SearchRequest body (RFC 7644 §3.4.3)."""
     call = scim_call(request)
@@ -53,7 +54,7 @@ async def search_users(request: Request) -> ScimResponse:
     return await _list(call, params, shown)
 
 
-@router.get("/Users/{user_id}", response_model=None)
+@router.get("/Users/{user_id}", response_model=None, openapi_extra=openapi.ID["get"])
 async def get_user(user_id: str, request: Request) -> Response:
     """One user; 304 when If-None-Match names its current version."""
     call = scim_call(request)
@@ -63,7 +64,7 @@ async def get_user(user_id: str, request: Request) -> Response:
     return _answer(call, user, projection(request))
 
 
-@router.post("/Users", status_code=201)
+@router.post("/Users", status_code=201, openapi_extra=openapi.USER["post"])
 async def create_user(request: Request) -> ScimResponse:
     """Create a user (RFC 7644 §3.3); 409 uniqueness if the userName is taken."""
     call = scim_call(request)
@@ -71,7 +72,7 @@ async def create_user(request: Request) -> ScimResponse:
     return _answer(call, user, projection(request), status=201)
 
 
-@router.put("/Users/{user_id}")
+@router.put("/Users/{user_id}", openapi_extra=openapi.USER["put"])
 async def replace_user(user_id: str, request: Request) -> ScimResponse:
     """Replace a user (RFC 7644 §3.5.1)."""
     call = scim_call(request)
@@ -79,7 +80,7 @@ async def replace_user(user_id: str, request: Request) -> ScimResponse:
     return _answer(call, user, projection(request))
 
 
-@router.patch("/Users/{user_id}")
+@router.patch("/Users/{user_id}", openapi_extra=openapi.PATCH_USER)
 async def patch_user(user_id: str, request: Request) -> ScimResponse:
     """Modify a user (RFC 7644 §3.5.2); active=false deactivates."""
     call = scim_call(request)
@@ -87,7 +88,12 @@ async def patch_user(user_id: str, request: Request) -> ScimResponse:
     return _answer(call, user, projection(request))
 
 
-@router.delete("/Users/{user_id}", status_code=204, response_class=Response)
+@router.delete(
+    "/Users/{user_id}",
+    status_code=204,
+    response_class=Response,
+    openapi_extra=openapi.ID["delete"],
+)
 async def delete_user(user_id: str, request: Request) -> Response:
     """Delete a user (RFC 7644 §3.6): 404 afterwards, userName free again."""
     call = scim_call(request)

@@ -176,12 +176,12 @@ def snapshot(
 def every_route() -> set[tuple[str, str]]:
     """(method, path) of every route of the facade's SCIM route modules,
     without the base path: a new module or route shows up here by itself.
-    (The OAuth token endpoint is no SCIM route and takes no bearer token:
-    tests/facade/test_oauth.py.)"""
+    (The OAuth token endpoint and the health probes are no SCIM routes and
+    take no bearer token: tests/facade/test_oauth.py, test_health.py.)"""
     package = importlib.import_module("scim_facade.routes")
     found: set[tuple[str, str]] = set()
     for info in pkgutil.iter_modules(package.__path__):
-        if info.name == "oauth":
+        if info.name in ("oauth", "health"):
             continue
         router = getattr(importlib.import_module(f"{package.__name__}.{info.name}"), "router", None)
         if isinstance(router, APIRouter):

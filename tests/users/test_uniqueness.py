@@ -33,14 +33,25 @@ from tests.users.support import (
         ("e\u0301lodie", "\u00e9lodie"),
         ("\u00c9lodie", "E\u0301LODIE"),
         ("stra\u00dfe", "STRASSE"),
+        ("\u01f0\u0323", "J\u0323\u030c"),
+        ("\u1fb3\u030c", "\u03b1\u030c\u03b9"),
     ],
-    ids=["same", "upper", "mixed", "nfd-vs-nfc", "nfc-vs-nfd-upper", "sharp-s-casefold"],
+    ids=[
+        "same",
+        "upper",
+        "mixed",
+        "nfd-vs-nfc",
+        "nfc-vs-nfd-upper",
+        "sharp-s-casefold",
+        "marks-reordered-by-folding",
+        "ypogegrammeni-folds-to-iota",
+    ],
 )
 def test_create_user_with_a_taken_user_name_is_already_exists(
     users: Stub, tenant: TenantAccess, first: str, second: str
 ) -> None:
-    """userName is unique per tenant after NFC and case folding (RFC 7643
-    §4.1.1 "caseExact" false)."""
+    """userName is unique per tenant among canonical caseless matches
+    (RFC 7643 §4.1.1 "caseExact" false; Unicode §3.13 D145)."""
     create_user(users, tenant, first)
 
     error = fails(lambda: create_user(users, tenant, second))
