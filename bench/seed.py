@@ -5,8 +5,9 @@ minute instead of hours.
 
 SQLite: the seeded file is kept in bench/.data/ (gitignored), and each run
 works on a copy of it, so writes of one run never reach the next. It is
-seeded afresh unless `reuse` (BENCH_REUSE=1) finds it. PostgreSQL
-(BENCH_DATABASE_URL): a database per dataset, "<db>_seed_<dataset>", is the
+seeded afresh unless `reuse` (BENCH_REUSE=1) finds it at the same seed
+format and schema (its last migration). PostgreSQL (BENCH_DATABASE_URL): a
+database per dataset, "<db>_seed_<dataset>_<version>", is the
 template each run copies into "<db>_run_<dataset>" (CREATE DATABASE ...
 TEMPLATE), so reuse works the same way there."""
 
@@ -26,6 +27,7 @@ from psycopg import sql
 
 from bench import dataset
 from bench.dataset import Dataset
+from identity_service.store import migrate
 from identity_service.store.engine import fold
 from identity_service.store.schema import GroupRow, MembershipRow, TenantRow, UserRow, emails_key
 
@@ -51,7 +53,7 @@ def prepared(data: Dataset, workdir: Path, postgres_url: str | None, reuse: bool
     """A database for one run over `data`: a copy of the seeded one."""
     if postgres_url:
         return _postgres(data, postgres_url, reuse)
-    cached = CACHE / f"roster-{data.name}-v{_FORMAT}.db"
+    cached = CACHE / f"roster-{data.name}-{_version()}.db"
     started = time.perf_counter()
     reused = reuse and cached.exists()
     if not reused:
@@ -69,7 +71,7 @@ def prepared(data: Dataset, workdir: Path, postgres_url: str | None, reuse: bool
 def _postgres(data: Dataset, url: str, reuse: bool) -> Seeded:
     base = sa.make_url(url)
     seed_db, run_db = (
-        f"{base.database}_seed_{data.name.lower()}",
+        f"{base.database}_seed_{data.name.lower()}_{_version().replace('-', '_')}",
         f"{base.database}_run_{data.name.lower()}",
     )
     admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -91,6 +93,12 @@ def _postgres(data: Dataset, url: str, reuse: bool) -> Seeded:
     return Seeded(
         base.set(database=run_db).render_as_string(hide_password=False), data, seconds, reused
     )
+
+
+def _version() -> str:
+    """What a seeded copy must match to be reused: the seed's format and the
+    schema's last migration (a release with a new migration seeds again)."""
+    return f"v{_FORMAT}-{migrate.head()}"
 
 
 def _seed(url: str, data: Dataset) -> None:
