@@ -61,6 +61,12 @@ class Started:
         raise AssertionError(f"{self.log.name}: not listening:\n{self.log.read_text()}")
 
 
+_NO_RATE_LIMITS = {
+    "ROSTER_RATE_LIMIT_TENANT_PER_SECOND": "0",
+    "ROSTER_RATE_LIMIT_CREDENTIAL_PER_SECOND": "0",
+}
+
+
 class Processes:
     """The processes of one test, each logging to a file in `directory`."""
 
@@ -69,12 +75,14 @@ class Processes:
         self._started: list[subprocess.Popen[bytes]] = []
 
     def start(self, module: str, arguments: list[str], overrides: dict[str, str]) -> Started:
-        """Run `python -m module serve ...` (not waiting for it)."""
+        """Run `python -m module serve ...` (not waiting for it). Without rate
+        limits unless `overrides` set them: these tests drive loads no IdP
+        would (the limits have tests of their own, tests/test_rate_limit.py)."""
         log = self._directory / f"{module}-{len(self._started)}.log"
         with log.open("wb") as output:
             process = subprocess.Popen(
                 [sys.executable, "-m", module, "serve", *arguments],
-                env=environment(**overrides),
+                env=environment(**(_NO_RATE_LIMITS | overrides)),
                 stdout=subprocess.DEVNULL,
                 stderr=output,
             )
