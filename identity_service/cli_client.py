@@ -6,6 +6,7 @@ import argparse
 import functools
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
@@ -79,6 +80,17 @@ def watch(args: argparse.Namespace, channel: grpc.Channel, metadata: Metadata) -
     )
     cursor = args.start_cursor
     call = stub.WatchChanges(request, metadata=metadata)
+    interrupted = False
+
+    def interrupt(signum: int, frame: object) -> None:
+        # Ctrl-C cancels the call, which ends the iteration: a
+        # KeyboardInterrupt raised inside gRPC's wait can leave the process
+        # hanging instead (grpc/grpc#19464 recommends cancelling).
+        nonlocal interrupted
+        interrupted = True
+        call.cancel()  # type: ignore[no-untyped-call]  # grpc-stubs leaves it untyped
+
+    previous = signal.signal(signal.SIGINT, interrupt)
     try:
         for response in call:
             if response.HasField("change"):
@@ -90,14 +102,15 @@ def watch(args: argparse.Namespace, channel: grpc.Channel, metadata: Metadata) -
                 if args.json:
                     print(json.dumps({"checkpoint": _plain(response.checkpoint)}))
             sys.stdout.flush()
-    except KeyboardInterrupt:
-        call.cancel()  # type: ignore[no-untyped-call]  # grpc-stubs leaves it untyped
-        return 0
     except grpc.RpcError as error:
+        if interrupted:
+            return 0
         if error.code() != grpc.StatusCode.UNAVAILABLE:
             raise
         resume = f"; resume with --from {cursor}" if cursor else ""
         return _fail(f"the server is unavailable ({_details(error)}){resume}")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     return 0
 
 
