@@ -134,8 +134,10 @@ def test_postgresql_connection_loss_under_write_load_loses_no_acknowledged_write
         load.wait_for_steps(STEPS, STEP_SECONDS)
     finally:
         acknowledged = load.stop()
-    audit.check(data.database, data.tenant.slug, acknowledged)
-    data.database.dispose()
+    try:
+        audit.check(data.database, data.tenant.slug, acknowledged)
+    finally:
+        data.database.dispose()  # also when the audit fails: no connection left to the GC
 
 
 def test_reads_after_a_write_do_not_wait_for_another_process_holding_the_write_lock(
