@@ -25,6 +25,8 @@ MAX_BODY_BYTES = 4096  # a token request is a few short parameters
 # §5.1: "Cache-Control: no-store" on every answer that carries a token (and,
 # harmlessly, on the errors too); Pragma for HTTP/1.0 caches.
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# The longest client secret forwarded to identity_service (as call metadata).
+_MAX_SECRET_LENGTH = 1024
 _log = logging.getLogger("scim_facade.oauth")
 
 
@@ -112,8 +114,14 @@ def _basic(authorization: str) -> tuple[str, str]:
 
 
 def _printable(secret: str) -> bool:
-    # gRPC metadata carries printable ASCII only; no secret Roster issues is anything else.
-    return bool(secret) and secret.isascii() and secret.isprintable() and " " not in secret
+    # gRPC metadata carries printable ASCII only, and not much of it: no
+    # secret Roster issues is anything else or longer than about 50.
+    return (
+        0 < len(secret) <= _MAX_SECRET_LENGTH
+        and secret.isascii()
+        and secret.isprintable()
+        and " " not in secret
+    )
 
 
 async def issue(client: IdentityClient, request: TokenRequest) -> JSONResponse:

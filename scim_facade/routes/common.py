@@ -17,6 +17,8 @@ from scim_facade.projection import Projection
 from scim_facade.settings import Settings
 
 PREFIX = "/scim/v2"
+# The longest bearer token forwarded to identity_service.
+_MAX_TOKEN_LENGTH = 1024
 
 
 def bearer_token(request: Request) -> str:
@@ -27,7 +29,13 @@ def bearer_token(request: Request) -> str:
     if scheme.lower() != "bearer" or not token:
         raise unauthorized("send the tenant's token as 'Authorization: Bearer <token>'")
     # RFC 6750 §2.1: a token is printable ASCII (gRPC metadata carries no other).
-    if not (token.isascii() and token.isprintable()) or " " in token:
+    # Roster's are about 50 characters; a far longer one would reach gRPC's
+    # metadata size limit, which refuses the call at random past its soft bound.
+    if (
+        len(token) > _MAX_TOKEN_LENGTH
+        or not (token.isascii() and token.isprintable())
+        or " " in token
+    ):
         raise unauthorized("the bearer token is not valid")
     return token
 

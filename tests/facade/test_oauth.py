@@ -152,6 +152,12 @@ BAD_REQUESTS: dict[str, Bad] = {
         401,
         "invalid_client",
     ),
+    "a secret too long to forward": (
+        "grant_type=client_credentials",
+        lambda c: {"Authorization": basic(c[0], "rst_" + "A" * 8000)},
+        401,
+        "invalid_client",
+    ),
     "Basic that is not base64": (
         "grant_type=client_credentials",
         lambda c: {"Authorization": "Basic ***"},
