@@ -106,6 +106,23 @@ ORIGIN_CLIENT = "x-roster-origin-client"
 REQUEST_ID = "x-request-id"
 
 
+# The longest secret (bearer token, client secret) forwarded as metadata.
+MAX_SECRET_LENGTH = 1024
+
+
+def forwardable(secret: str) -> bool:
+    """Whether `secret` may travel as call metadata: printable ASCII without
+    spaces (RFC 6750 §2.1 holds a bearer token to that too), and short. Roster's
+    secrets are about 50 characters; a far longer one would reach gRPC's metadata
+    size limit, which refuses the call at random past its soft bound."""
+    return (
+        0 < len(secret) <= MAX_SECRET_LENGTH
+        and secret.isascii()
+        and secret.isprintable()
+        and " " not in secret
+    )
+
+
 def metadata(
     token: str, origin: tuple[str, str, str] | None = None, request_id: str = ""
 ) -> tuple[tuple[str, str], ...]:

@@ -16,7 +16,7 @@ import grpc
 from identity.v1 import token_service_pb2
 from starlette.responses import JSONResponse
 
-from scim_facade.client import IdentityClient, metadata
+from scim_facade.client import IdentityClient, forwardable, metadata
 from scim_facade.errors import RETRY_AFTER_SECONDS
 
 FORM = "application/x-www-form-urlencoded"
@@ -25,8 +25,6 @@ MAX_BODY_BYTES = 4096  # a token request is a few short parameters
 # §5.1: "Cache-Control: no-store" on every answer that carries a token (and,
 # harmlessly, on the errors too); Pragma for HTTP/1.0 caches.
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-# The longest client secret forwarded to identity_service (as call metadata).
-_MAX_SECRET_LENGTH = 1024
 _log = logging.getLogger("scim_facade.oauth")
 
 
@@ -77,7 +75,7 @@ def parse(content_type: str, authorization: str | None, body: bytes) -> TokenReq
         client_id, secret = form.pop("client_id", ""), form.pop("client_secret", "")
     else:
         raise invalid_client("client authentication is required: HTTP Basic or client_secret")
-    if not client_id or not _printable(secret):
+    if not client_id or not forwardable(secret):
         raise invalid_client("the client credentials are not valid")
     return TokenRequest(client_id, secret, tuple(form.get("scope", "").split()))
 
@@ -111,17 +109,6 @@ def _basic(authorization: str) -> tuple[str, str]:
     if not colon:
         raise invalid_client("the Basic credentials are not valid")
     return unquote_plus(client_id), unquote_plus(secret)
-
-
-def _printable(secret: str) -> bool:
-    # gRPC metadata carries printable ASCII only, and not much of it: no
-    # secret Roster issues is anything else or longer than about 50.
-    return (
-        0 < len(secret) <= _MAX_SECRET_LENGTH
-        and secret.isascii()
-        and secret.isprintable()
-        and " " not in secret
-    )
 
 
 async def issue(client: IdentityClient, request: TokenRequest) -> JSONResponse:

@@ -23,6 +23,11 @@ Metadata = tuple[tuple[str, str], ...]
 Detail = TypeVar("Detail", bound=Message)
 
 
+def bearer(secret: str) -> Metadata:
+    """Call metadata that presents `secret` as a bearer token."""
+    return (("authorization", f"Bearer {secret}"),)
+
+
 @dataclass(frozen=True)
 class Stubs:
     """The blocking stubs of every identity.v1 service (the `stubs` fixture)."""
@@ -46,8 +51,8 @@ class TenantAccess:
         return f"tenants/{self.slug}"
 
     @property
-    def metadata(self) -> tuple[tuple[str, str], ...]:
-        return (("authorization", f"Bearer {self.secret}"),)
+    def metadata(self) -> Metadata:
+        return bearer(self.secret)
 
 
 def new_tenant(db: Database, scopes: tuple[str, ...] = ("scim",)) -> TenantAccess:

@@ -37,10 +37,6 @@ CH = change_service_pb2
 ALL_TENANT_SCOPES = ("scim", "admin", "watch")
 
 
-def bearer(secret: str) -> Metadata:
-    return (("authorization", f"Bearer {secret}"),)
-
-
 def shaped_token(payload: dict[str, object]) -> str:
     """A page token or change cursor of the server's shape (base64 JSON)."""
     raw = json.dumps(payload, separators=(",", ":")).encode()

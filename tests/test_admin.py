@@ -25,17 +25,19 @@ from identity.v1 import (
 )
 
 from identity_service.store.engine import Database
-from tests.helpers import TenantAccess, error_info, field_violations, new_credential
+from tests.helpers import (
+    Metadata,
+    TenantAccess,
+    bearer,
+    error_info,
+    field_violations,
+    new_credential,
+)
 from tests.postgres import Postgres
 
-Metadata = tuple[tuple[str, str], ...]
 TenantStub = tenant_service_pb2_grpc.TenantServiceStub
 CredentialStub = credential_service_pb2_grpc.CredentialServiceStub
 SECRET = re.compile(r"rst_[A-Za-z0-9_-]{43}")
-
-
-def bearer(secret: str) -> Metadata:
-    return (("authorization", f"Bearer {secret}"),)
 
 
 def new_slug() -> str:

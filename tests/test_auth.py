@@ -37,17 +37,21 @@ from identity_service.service.users import Users
 from identity_service.servicers.interceptor import caller
 from identity_service.store.engine import Database
 from tests.conftest import ServerThread
-from tests.helpers import Metadata, Stubs, TenantAccess, error_info, new_credential, new_tenant
+from tests.helpers import (
+    Metadata,
+    Stubs,
+    TenantAccess,
+    bearer,
+    error_info,
+    new_credential,
+    new_tenant,
+)
 
 
 @pytest.fixture
 def admin_tenant(db: Database) -> TenantAccess:
     """A fresh tenant whose credential may call one RPC of every service."""
     return new_tenant(db, scopes=("scim", "admin"))
-
-
-def bearer(secret: str) -> Metadata:
-    return (("authorization", f"Bearer {secret}"),)
 
 
 # One representative RPC of each identity.v1 service: (stubs, slug, metadata).

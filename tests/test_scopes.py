@@ -24,8 +24,8 @@ from identity.v1 import (
 
 from identity_service.service.tenants import OPERATOR, Credentials
 from identity_service.store.engine import Database
-from tests.helpers import Metadata, Stubs, TenantAccess, error_info, new_credential
-from tests.isolation import CH, C, G, U, bearer, every_rpc
+from tests.helpers import Metadata, Stubs, TenantAccess, bearer, error_info, new_credential
+from tests.isolation import CH, C, G, U, every_rpc
 
 T = tenant_service_pb2
 

@@ -19,7 +19,7 @@ from identity.v1 import (
 )
 
 from identity_service.store.engine import Database
-from tests.helpers import Metadata, Stubs, TenantAccess, new_credential
+from tests.helpers import Metadata, Stubs, TenantAccess, bearer, new_credential
 from tests.isolation import (
     ALL_TENANT_SCOPES,
     C,
@@ -28,7 +28,6 @@ from tests.isolation import (
     Ids,
     Names,
     U,
-    bearer,
     every_rpc,
     outcome,
     populate,

@@ -25,16 +25,12 @@ from identity_service.store.engine import Database
 from identity_service.store.tokens import access_tokens
 from tests.changes.support import Log
 from tests.conftest import ServerThread
-from tests.helpers import Metadata, TenantAccess, error_info, field_violations
+from tests.helpers import TenantAccess, bearer, error_info, field_violations
 
 
 @pytest.fixture(scope="session")
 def token_stub(channel: grpc.Channel) -> token_service_pb2_grpc.TokenServiceStub:
     return token_service_pb2_grpc.TokenServiceStub(channel)
-
-
-def bearer(secret: str) -> Metadata:
-    return (("authorization", f"Bearer {secret}"),)
 
 
 def new_client(db: Database, slug: str, scopes: tuple[str, ...] = ("scim",)) -> tuple[str, str]:

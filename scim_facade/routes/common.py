@@ -2,7 +2,6 @@
 body, the projection and the ETag headers."""
 
 import functools
-import urllib.parse
 from typing import Any
 
 from fastapi import Request
@@ -10,15 +9,13 @@ from starlette.datastructures import URL
 
 from scim_facade import parsing
 from scim_facade.call import Call
-from scim_facade.client import IdentityClient
+from scim_facade.client import IdentityClient, forwardable
 from scim_facade.errors import ScimError, unauthorized
 from scim_facade.observe import exchange
 from scim_facade.projection import Projection
 from scim_facade.settings import Settings
 
 PREFIX = "/scim/v2"
-# The longest bearer token forwarded to identity_service.
-_MAX_TOKEN_LENGTH = 1024
 
 
 def bearer_token(request: Request) -> str:
@@ -28,14 +25,7 @@ def bearer_token(request: Request) -> str:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise unauthorized("send the tenant's token as 'Authorization: Bearer <token>'")
-    # RFC 6750 §2.1: a token is printable ASCII (gRPC metadata carries no other).
-    # Roster's are about 50 characters; a far longer one would reach gRPC's
-    # metadata size limit, which refuses the call at random past its soft bound.
-    if (
-        len(token) > _MAX_TOKEN_LENGTH
-        or not (token.isascii() and token.isprintable())
-        or " " in token
-    ):
+    if not forwardable(token):
         raise unauthorized("the bearer token is not valid")
     return token
 
@@ -46,13 +36,7 @@ def origin(request: Request) -> tuple[str, str, str]:
     the first X-Forwarded-For address, else the peer."""
     forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
     client = forwarded or (request.client.host if request.client else "")
-    return request.method, _printable(request.url.path), _printable(client)
-
-
-def _printable(value: str) -> str:
-    """`value` percent-encoded where it is not printable ASCII, which is all
-    gRPC metadata may carry (a path of /Users/%00 arrives decoded)."""
-    return urllib.parse.quote(value, safe="/:@!$&'()*+,;=~[]")
+    return request.method, request.url.path, client
 
 
 def scim_call(request: Request) -> Call:

@@ -84,3 +84,21 @@ def test_a_watcher_sees_a_scim_patch_active_false_as_a_deactivation_by_that_requ
     state = snapshot(record)
     assert (state["id"], state["state"]) == (user_id, "DEACTIVATED")
     assert state["deactivate_time"]
+
+
+def test_a_forwarded_client_address_is_recorded_percent_encoded_once(
+    scim: TestClient,
+    db: Database,
+    change_stub: change_service_pb2_grpc.ChangeServiceStub,
+    tenant: TenantAccess,
+) -> None:
+    """gRPC metadata is printable ASCII, so what the facade forwards is percent-encoded
+    (client.py), "%" as %25, once: the record decodes back to what the IdP sent."""
+    log = watcher(db, change_stub, tenant)
+    start = log.last_cursor()
+    headers = {"X-Forwarded-For": "203.0.113.9%zz"}
+    response = scim.post("/scim/v2/Users", json={"userName": "alice"}, headers=headers)
+    assert response.status_code == 201, response.text
+
+    [record] = log.since(start)
+    assert record.actor.client == "203.0.113.9%25zz"

@@ -14,8 +14,7 @@ from identity.v1 import change_service_pb2_grpc
 
 from identity_service.store.engine import Database
 from tests.facade.isolation import CORE_GROUP, CORE_USER, PATCH_OP, Tenant, every_route, snapshot
-from tests.helpers import TenantAccess, new_credential
-from tests.isolation import bearer
+from tests.helpers import TenantAccess, bearer, new_credential
 
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"

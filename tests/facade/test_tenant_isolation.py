@@ -27,8 +27,7 @@ from tests.facade.isolation import (
     populate,
     snapshot,
 )
-from tests.helpers import Metadata, TenantAccess, new_credential
-from tests.isolation import bearer
+from tests.helpers import Metadata, TenantAccess, bearer, new_credential
 
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
