@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import grpc
 import sqlalchemy as sa
+import uvloop
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 # health.aio.HealthServicer, imported from where it lives: grpc-stubs does
@@ -222,8 +223,10 @@ async def stop(running: Running, grace: float | None) -> None:
 
 def run(settings: Settings) -> None:
     """Serve in the foreground until SIGTERM or SIGINT. The database must be
-    migrated already (`identity-service migrate`)."""
-    asyncio.run(_serve(settings))
+    migrated already (`identity-service migrate`). The event loop is uvloop,
+    as under the facade's uvicorn: grpc.aio's own work per call took about a
+    tenth less CPU on it than on asyncio's loop (docs/decisions/0021)."""
+    uvloop.run(_serve(settings))
 
 
 async def _serve(settings: Settings) -> None:
