@@ -95,7 +95,11 @@ def _setup(mode: suite.Mode, postgres_url: str | None, ceiling_rps: float) -> di
         "cores": os.cpu_count(),
         "cores_note": (
             "every process (load generator, identity_service, facade, scim2-server) "
-            "shares the same cores; one system runs at a time"
+            "shares the same cores; both systems run side by side, one is driven at a time"
+        ),
+        "pairing": (
+            "a row both systems serve is measured in two half windows each, in the order "
+            "Roster, scim2-server, scim2-server, Roster"
         ),
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
@@ -107,7 +111,9 @@ def _setup(mode: suite.Mode, postgres_url: str | None, ceiling_rps: float) -> di
         ),
         "load_generator_ceiling_rps": round(ceiling_rps),
         "scim2_server_serving": f"its ASGI app under uvicorn ({_uvicorn()}), one process",
-        "roster_serving": "identity_service (grpc.aio) and scim_facade (uvicorn), one process each",
+        "roster_serving": (
+            "identity_service (grpc.aio on uvloop) and scim_facade (uvicorn), one process each"
+        ),
         **dataclasses.asdict(mode.settings),
         "sweep_pages_sampled": mode.sweep_pages,
         "full_sweep": mode.full_sweep,

@@ -8,7 +8,7 @@ import itertools
 import statistics
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # The call to make; gets the call's number, to spread calls over resources.
 Call = Callable[[int], Awaitable[object]]
@@ -30,6 +30,28 @@ class Measured:
     first_error: str = ""
 
 
+@dataclass
+class Window:
+    """What one or more closed-loop runs of a row saw: each answered call's
+    latency in seconds, each refusal, and the seconds they ran."""
+
+    latencies: list[float] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    @property
+    def calls(self) -> int:
+        return len(self.latencies)
+
+    def measured(self) -> Measured:
+        measured = summary(self.latencies, self.elapsed)
+        if not self.refused:
+            return measured
+        return dataclasses.replace(
+            measured, errors=len(self.refused), first_error=self.refused[0][:300]
+        )
+
+
 async def closed_loop(
     call: Call, *, concurrency: int, seconds: float, limit: int | None = None
 ) -> Measured:
@@ -37,8 +59,15 @@ async def closed_loop(
     0, and sending no more than `limit` in all. Every call started in time
     counts; a refused call is counted apart, any other failure fails the
     run (and cancels the rest)."""
-    latencies: list[float] = []
-    refused: list[str] = []
+    window = Window()
+    await run_window(window, call, concurrency=concurrency, seconds=seconds, limit=limit)
+    return window.measured()
+
+
+async def run_window(
+    window: Window, call: Call, *, concurrency: int, seconds: float, limit: int | None = None
+) -> None:
+    """closed_loop, adding what it sees to `window`."""
     numbers = itertools.count() if limit is None else iter(range(limit))
     started = time.perf_counter()
     deadline = started + seconds
@@ -51,17 +80,16 @@ async def closed_loop(
             try:
                 await call(number)
             except Refused as error:
-                refused.append(str(error))
+                window.refused.append(str(error))
                 continue
-            latencies.append(time.perf_counter() - sent)
+            window.latencies.append(time.perf_counter() - sent)
 
-    async with asyncio.TaskGroup() as workers:
-        for _ in range(concurrency):
-            workers.create_task(worker())
-    measured = summary(latencies, time.perf_counter() - started)
-    if not refused:
-        return measured
-    return dataclasses.replace(measured, errors=len(refused), first_error=refused[0][:300])
+    try:
+        async with asyncio.TaskGroup() as workers:
+            for _ in range(concurrency):
+                workers.create_task(worker())
+    finally:
+        window.elapsed += time.perf_counter() - started
 
 
 def summary(latencies: Sequence[float], elapsed: float) -> Measured:

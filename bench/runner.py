@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bench.http import Client
-from bench.load import Call, Measured, closed_loop
+from bench.load import Call, Measured, Window, closed_loop, run_window
 from bench.processes import LOAD_GENERATOR, CpuMeter
 from bench.scenarios import Scenario
 from bench.systems import System, serving
@@ -48,6 +48,20 @@ class Row:
 
 
 @dataclass
+class Pending:
+    """A row warmed up and measured in one or more windows so far."""
+
+    key: str
+    title: str
+    call: Call
+    concurrency: int
+    limit: int | None  # the most calls it may send, the warm-up's included
+    numbered: int  # calls sent so far: the next window numbers on from here
+    seen: Window = field(default_factory=Window)
+    core_seconds: dict[str, float] = field(default_factory=dict)  # CPU of each process
+
+
+@dataclass
 class Session:
     """Rows of one system over one dataset; `sent` counts each row's calls."""
 
@@ -67,6 +81,15 @@ class Session:
 
     async def scim(self, scenario: Scenario, *, concurrency: int | None = None) -> Row | None:
         """Measure a SCIM scenario; None when its limit leaves no call to send."""
+        pending = await self.warm(scenario, concurrency=concurrency)
+        if pending is None:
+            return None
+        await self.window(pending, self.settings.seconds)
+        return self.finish(pending)
+
+    async def warm(self, scenario: Scenario, *, concurrency: int | None = None) -> "Pending | None":
+        """A SCIM scenario warmed up, to measure in windows; None when its
+        limit leaves no call to send."""
         limit = None if scenario.limit is None else scenario.limit(self.system.dataset, self.sent)
         if limit == 0:
             return None
@@ -77,8 +100,8 @@ class Session:
                 request.method, request.path, request.body, request.expect
             )
 
-        return await self.measure(
-            scenario.key, scenario.title, call, limit=limit, concurrency=concurrency
+        return await self._warmed(
+            scenario.key, scenario.title, call, limit, concurrency or self.settings.concurrency
         )
 
     async def measure(
@@ -93,22 +116,58 @@ class Session:
     ) -> Row:
         """Wait for the servers to be idle, warm up, then measure `call`
         (numbered on from the warm-up's calls)."""
+        in_flight = concurrency or self.settings.concurrency
+        pending = await self._warmed(key, title, call, limit, in_flight, warmup_calls)
+        await self.window(pending, self.settings.seconds)
+        return self.finish(pending)
+
+    async def _warmed(
+        self,
+        key: str,
+        title: str,
+        call: Call,
+        limit: int | None,
+        concurrency: int,
+        warmup_calls: int | None = None,
+    ) -> "Pending":
         await self.settle()
-        settings = self.settings
-        in_flight = concurrency or settings.concurrency
-        warmup = await closed_loop(
-            call,
-            concurrency=1,
-            seconds=settings.warmup_seconds if warmup_calls is None else float("inf"),
-            limit=_at_most(warmup_calls, limit),
+        seconds = self.settings.warmup_seconds if warmup_calls is None else float("inf")
+        warmup = Window()
+        await run_window(
+            warmup, call, concurrency=1, seconds=seconds, limit=_at_most(warmup_calls, limit)
         )
-        left = None if limit is None else limit - warmup.calls
+        return Pending(key, title, call, concurrency, limit, warmup.calls + len(warmup.refused))
+
+    async def window(self, pending: "Pending", seconds: float) -> None:
+        """Measure `pending` for `seconds` more, its calls numbered on."""
+        left = None if pending.limit is None else pending.limit - pending.numbered
+        if left == 0:
+            return
         meter = self.meter()
-        measured = await closed_loop(
-            _from(call, warmup.calls), concurrency=in_flight, seconds=settings.seconds, limit=left
+        window = Window()
+        await run_window(
+            window,
+            _from(pending.call, pending.numbered),
+            concurrency=pending.concurrency,
+            seconds=seconds,
+            limit=left,
         )
-        self.sent[key] = warmup.calls + measured.calls
-        return self.record(key, title, in_flight, measured, meter.stop())
+        cores = meter.stop()
+        pending.numbered += window.calls + len(window.refused)
+        pending.seen.latencies += window.latencies
+        pending.seen.refused += window.refused
+        pending.seen.elapsed += window.elapsed
+        for name, used in cores.items():
+            pending.core_seconds[name] = pending.core_seconds.get(name, 0.0) + used * window.elapsed
+
+    def finish(self, pending: "Pending") -> Row:
+        """The row of `pending`'s windows, kept."""
+        self.sent[pending.key] = pending.numbered
+        elapsed = pending.seen.elapsed or float("nan")
+        cpu = {name: used / elapsed for name, used in pending.core_seconds.items()}
+        return self.record(
+            pending.key, pending.title, pending.concurrency, pending.seen.measured(), cpu
+        )
 
     async def settle(self) -> None:
         """Until the servers are idle and ready: work a row left behind (a

@@ -1,5 +1,6 @@
-"""The comparison run: for each dataset, Roster then scim2-server started
-over it, and the same rows sent to both by the same client in this process.
+"""The comparison run: for each dataset, Roster and (at the sizes it is
+compared at) scim2-server started side by side over it, and the same rows
+sent to both by the same client in this process, in turns (_Pair).
 
 Reads come first, so the writes of a session never change what its reads
 see; PATCHes of members leave every group its size; POST, PUT and PATCH
@@ -7,6 +8,7 @@ active come last, then (Roster) the watch rows."""
 
 import json
 import tempfile
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from bench import dataset, direct, paging, scenarios, seed, systems, watch_laten
 from bench.dataset import Dataset
 from bench.http import client
 from bench.runner import Row, Session, Settings
-from bench.systems import ROSTER, System
+from bench.systems import System
 
 # Reading a 100,000-member group whole takes seconds: a few calls say enough.
 _HUGE_GROUP = 100_000
@@ -60,57 +62,98 @@ class Outcome:
 
 
 async def run(mode: Mode, postgres_url: str | None, reuse: bool) -> Outcome:
+    if not set(mode.scim2_datasets) <= set(mode.roster_datasets):
+        raise ValueError("scim2-server runs beside Roster: its datasets must be Roster's too")
     outcome = Outcome()
     largest = max(mode.roster_datasets)
     with tempfile.TemporaryDirectory(prefix="roster-bench-") as workdir:
-        for users in sorted(set(mode.roster_datasets) | set(mode.scim2_datasets)):
+        for users in sorted(mode.roster_datasets):
             data = Dataset(users)
-            if users in mode.roster_datasets:
-                seeded = seed.prepared(data, Path(workdir), postgres_url, reuse)
-                outcome.notes[f"seed {data.name}"] = (
-                    "reused" if seeded.reused else f"{seeded.seed_seconds:.1f} s"
-                )
-                print(f"Roster over {data.name} users ({outcome.notes[f'seed {data.name}']})")
-                async with systems.roster(seeded) as system:
-                    await _session(system, mode, outcome, sweep=users == largest)
-                Path(seeded.url.removeprefix("sqlite:///")).unlink(missing_ok=True)
-            if users in mode.scim2_datasets:
-                print(f"scim2-server over {data.name} users")
-                async with systems.scim2_server(data) as system:
-                    announced = system.processes[0].announced
+            seeded = seed.prepared(data, Path(workdir), postgres_url, reuse)
+            outcome.notes[f"seed {data.name}"] = (
+                "reused" if seeded.reused else f"{seeded.seed_seconds:.1f} s"
+            )
+            print(f"Roster over {data.name} users ({outcome.notes[f'seed {data.name}']})")
+            async with AsyncExitStack() as stack:
+                roster = await stack.enter_async_context(systems.roster(seeded))
+                peer = None
+                if users in mode.scim2_datasets:
+                    print(f"scim2-server over {data.name} users, beside it")
+                    peer = await stack.enter_async_context(systems.scim2_server(data))
+                    announced = peer.processes[0].announced
                     outcome.notes[f"scim2-server load {data.name}"] = (
                         f"{announced['seed_seconds']:.1f} s"
                     )
-                    await _session(system, mode, outcome, sweep=False)
+                await _sessions(roster, peer, mode, outcome, sweep=users == largest)
+            Path(seeded.url.removeprefix("sqlite:///")).unlink(missing_ok=True)
     return outcome
 
 
-async def _session(system: System, mode: Mode, outcome: Outcome, *, sweep: bool) -> None:
-    roster = system.name == ROSTER
-    async with client(system.base_url, system.headers) as http:
-        session = Session(system, http, mode.settings)
-        await session.open_connections()
-        await _same_data(session)
-        start_cursor = await watch_latency.cursor_now(session) if roster else ""
-        await _reads(session)
-        if roster and system.dataset.users in (min(mode.roster_datasets), 1_000_000):
-            await direct.run(session)
-        if roster and sweep:
-            await paging.run(session, _pages(mode, system.dataset), full=mode.full_sweep)
-        for size in system.dataset.group_sizes:
+@dataclass(frozen=True)
+class _Pair:
+    """Roster's session and, where scim2-server runs over the same dataset,
+    its session: a row both serve is measured on both, in turns."""
+
+    roster: Session
+    peer: Session | None
+
+    async def scim(self, scenario: scenarios.Scenario) -> None:
+        """The row on both systems, each measured in two half windows in the
+        order Roster, scim2-server, scim2-server, Roster: a change in the
+        machine's speed during the row (other work on the shared cores)
+        weighs on both alike, where rows minutes apart differed by 10 to 30%."""
+        if self.peer is None:
+            await self.roster.scim(scenario)
+            return
+        rows = (
+            (self.roster, await self.roster.warm(scenario)),
+            (self.peer, await self.peer.warm(scenario)),
+        )
+        half = self.roster.settings.seconds / 2
+        for session, pending in (*rows, *rows[::-1]):
+            if pending is not None:
+                await self.roster.settle()
+                await self.peer.settle()
+                await session.window(pending, half)
+        for session, pending in rows:
+            if pending is not None:
+                session.finish(pending)
+
+
+async def _sessions(
+    roster: System, peer: System | None, mode: Mode, outcome: Outcome, *, sweep: bool
+) -> None:
+    async with AsyncExitStack() as stack:
+        sessions = []
+        for system in (roster, peer):
+            if system is not None:
+                http = await stack.enter_async_context(client(system.base_url, system.headers))
+                session = Session(system, http, mode.settings)
+                await session.open_connections()
+                await _same_data(session)
+                sessions.append(session)
+        ours = sessions[0]
+        pair = _Pair(ours, sessions[1] if peer is not None else None)
+        start_cursor = await watch_latency.cursor_now(ours)
+        await _reads(pair)
+        if roster.dataset.users in (min(mode.roster_datasets), 1_000_000):
+            await direct.run(ours)
+        if sweep:
+            await paging.run(ours, _pages(mode, roster.dataset), full=mode.full_sweep)
+        for size in roster.dataset.group_sizes:
             for scenario in scenarios.member_patches(size):
-                await session.scim(scenario)
+                await pair.scim(scenario)
         for scenario in scenarios.USER_WRITES:
-            await session.scim(scenario)
-        if roster:
-            await watch_latency.delivery(session, mode.watch_rate, mode.watch_seconds)
-            caught = await watch_latency.catch_up(session, start_cursor)
-            outcome.notes[f"catch-up {system.dataset.name}"] = {
-                "records": caught.records,
-                "seconds": round(caught.seconds, 2),
-                "records_per_second": round(caught.per_second),
-            }
-        outcome.rows += session.rows
+            await pair.scim(scenario)
+        await watch_latency.delivery(ours, mode.watch_rate, mode.watch_seconds)
+        caught = await watch_latency.catch_up(ours, start_cursor)
+        outcome.notes[f"catch-up {roster.dataset.name}"] = {
+            "records": caught.records,
+            "seconds": round(caught.seconds, 2),
+            "records_per_second": round(caught.per_second),
+        }
+        for session in sessions:
+            outcome.rows += session.rows
 
 
 async def _same_data(session: Session) -> None:
@@ -124,16 +167,16 @@ async def _same_data(session: Session) -> None:
         raise RuntimeError(f"{session.system.name} serves user 0 as {served}, not {expected}")
 
 
-async def _reads(session: Session) -> None:
-    data = session.system.dataset
+async def _reads(pair: _Pair) -> None:
+    data = pair.roster.system.dataset
     for scenario in scenarios.USER_READS:
         if scenario.key != "emails_co" or data.users <= _SCAN_LIMIT:
-            await session.scim(scenario)
+            await pair.scim(scenario)
     for size in data.group_sizes:
         with_members, without = scenarios.group_reads(size)
-        await session.scim(without)
+        await pair.scim(without)
         if size < _HUGE_GROUP:
-            await session.scim(with_members)
+            await pair.scim(with_members)
         else:
             limited = scenarios.Scenario(
                 with_members.key,
@@ -141,7 +184,7 @@ async def _reads(session: Session) -> None:
                 with_members.make,
                 lambda _, __: _HUGE_GROUP_CALLS,
             )
-            await session.scim(limited)
+            await pair.scim(limited)
 
 
 def _pages(mode: Mode, data: Dataset) -> int:

@@ -1,19 +1,22 @@
 """Where the servicers run their use cases (identity_service/servicers/lanes.py,
-docs/decisions/0011): key lookups on the event loop on SQLite, in worker
-threads on PostgreSQL; SQLite writes one at a time in the order they came."""
+docs/decisions/0011, 0021): key lookups on the event loop on SQLite, in worker
+threads on PostgreSQL; SQLite writes one at a time in the order they came, a
+user's write on the event loop when the database is free."""
 
 import asyncio
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from identity_service.domain.models import ListQuery
 from identity_service.service.groups import Groups
 from identity_service.service.users import Users
-from identity_service.servicers.lanes import Lanes
+from identity_service.servicers.lanes import CHECKPOINT_EVERY, Lanes
 from identity_service.store.engine import Database
 
 
@@ -82,6 +85,104 @@ def test_sqlite_writes_run_one_at_a_time_in_the_order_they_came(sqlite_db: Datab
     assert not overlapped
 
 
+def _write_once(db: Database, done: list[int]) -> int:
+    """A write transaction that notes its commit: the thread it ran in."""
+    with db.write() as conn:
+        conn.execute(sa.text("SELECT 1"))
+    done.append(threading.get_ident())
+    return threading.get_ident()
+
+
+def test_a_small_write_runs_on_the_event_loop_on_sqlite_when_the_database_is_free(
+    db: Database,
+) -> None:
+    """A user's write on SQLite costs less than its hand-off to the writer
+    thread; on PostgreSQL it is a network round trip, in a worker thread."""
+    done: list[int] = []
+
+    async def scenario() -> bool:
+        lanes = Lanes(db)
+        try:
+            ident = await lanes.small_write(_write_once, db, done)
+            return ident == threading.get_ident()
+        finally:
+            lanes.close()
+
+    assert asyncio.run(scenario()) is (not db.is_postgresql)
+    assert len(done) == 1
+
+
+def test_a_small_write_waits_in_the_writer_thread_while_another_process_writes(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """Another process (here, another connection) holds SQLite's write lock:
+    the write does not wait on the event loop, which goes on serving, but in
+    the writer thread; it runs once, when the lock is free."""
+    _write_once(sqlite_db, [])  # the file in WAL mode, as a served database is
+    other = sqlite3.connect(tmp_path / "lanes.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    done: list[int] = []
+
+    async def scenario() -> tuple[int, int]:
+        lanes = Lanes(sqlite_db)
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        ticking = asyncio.create_task(tick())
+        try:
+            writing = asyncio.create_task(lanes.small_write(_write_once, sqlite_db, done))
+            await asyncio.sleep(0.3)
+            assert not writing.done()
+            assert done == []
+            other.execute("COMMIT")
+            return await writing, ticks
+        finally:
+            ticking.cancel()
+            lanes.close()
+
+    ident, ticks = asyncio.run(scenario())
+    other.close()
+    assert ident != threading.get_ident()
+    assert done == [ident]
+    assert ticks >= 10  # the loop ran while the write waited
+
+
+def test_a_small_write_queues_behind_this_process_writer_thread(sqlite_db: Database) -> None:
+    """A write already holding the lock in the writer thread: the small write
+    queues after it instead of blocking the event loop on the lock."""
+    done: list[int] = []
+    release = threading.Event()
+
+    def long_write() -> int:
+        with sqlite_db.write():
+            release.wait(5)
+        done.append(threading.get_ident())
+        return threading.get_ident()
+
+    async def scenario() -> tuple[int, int]:
+        lanes = Lanes(sqlite_db)
+        try:
+            first = asyncio.create_task(lanes.write(long_write))
+            await asyncio.sleep(0.1)
+            started = time.monotonic()
+            second = asyncio.create_task(lanes.small_write(_write_once, sqlite_db, done))
+            await asyncio.sleep(0)  # the small write tried, and queued
+            assert time.monotonic() - started < 0.5
+            release.set()
+            return await first, await second
+        finally:
+            lanes.close()
+
+    first, second = asyncio.run(scenario())
+    assert first == second != threading.get_ident()
+    assert done == [first, second]
+
+
 @pytest.mark.parametrize(
     ("kind", "query", "lookup"),
     [
@@ -109,3 +210,39 @@ def test_a_key_lookup_is_one_equality_on_a_key_of_live_resources(
     reads a row or two whatever the tenant's size; anything else may scan."""
     use_cases = Users(sqlite_db) if kind == "user" else Groups(sqlite_db)
     assert use_cases.is_key_lookup(query) is lookup
+
+
+def test_sqlite_commits_leave_the_wal_to_a_checkpoint_in_the_writer_thread(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """SQLite's auto-checkpoint syncs the database file in the committing
+    thread, which may now be the event loop: it is off, and the writer thread
+    checkpoints every CHECKPOINT_EVERY writes, so the WAL stays as small."""
+    with sqlite_db.write() as conn:
+        conn.execute(sa.text("CREATE TABLE scratch (value BLOB)"))
+    wal = tmp_path / "lanes.db-wal"
+
+    def insert() -> None:
+        with sqlite_db.write() as conn:
+            conn.execute(sa.text("INSERT INTO scratch VALUES (randomblob(2000))"))
+
+    async def scenario() -> list[int]:
+        lanes = Lanes(sqlite_db)
+        sizes = []
+        try:
+            for _ in range(3):
+                for _ in range(CHECKPOINT_EVERY):
+                    await lanes.small_write(insert)
+                await lanes.write(lambda: None)  # after the checkpoint queued before it
+                sizes.append(wal.stat().st_size)
+            with sqlite_db.read() as conn:
+                autocheckpoint = conn.execute(sa.text("PRAGMA wal_autocheckpoint")).scalar()
+        finally:
+            lanes.close()
+        assert autocheckpoint == 0
+        return sizes
+
+    sizes = asyncio.run(scenario())
+    # Each round writes CHECKPOINT_EVERY pages or more; the WAL restarts after each checkpoint.
+    assert sizes[0] >= CHECKPOINT_EVERY * 2000
+    assert sizes[2] <= sizes[0] * 1.2, sizes

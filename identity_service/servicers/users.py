@@ -1,6 +1,6 @@
 """identity.v1.UserService: adapts requests to the Users use cases."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import grpc
@@ -68,7 +68,7 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
         slug = names.tenant(request.parent)
         new = convert.new_user(request.user)
         with convert.fields_of("user"):
-            user = await self._lanes.write(
+            user = await self._lanes.small_write(
                 self._users.create, caller(), slug, new, request.request_id
             )
         return convert.user(user)
@@ -79,7 +79,7 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
         slug, user_id = names.child(request.user.name, "users", field="user.name")
         changes = convert.user_changes(request.user, request.update_mask)
         with convert.fields_of("user"):
-            user = await self._lanes.write(
+            user = await self._lanes.small_write(
                 self._users.update,
                 caller(),
                 slug,
@@ -93,7 +93,8 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
     async def DeleteUser(
         self, request: user_service_pb2.DeleteUserRequest, context: Context
     ) -> user_pb2.User:
-        return await self._by_name(self._users.delete, request)
+        # The user leaves every group it is in: a write of any size.
+        return await self._by_name(self._users.delete, request, self._lanes.write)
 
     async def UndeleteUser(
         self, request: user_service_pb2.UndeleteUserRequest, context: Context
@@ -110,9 +111,14 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
     ) -> user_pb2.User:
         return await self._by_name(self._users.reactivate, request)
 
-    async def _by_name(self, use_case: Callable[..., User], request: _ByName) -> user_pb2.User:
+    async def _by_name(
+        self,
+        use_case: Callable[..., User],
+        request: _ByName,
+        lane: Callable[..., Awaitable[User]] | None = None,
+    ) -> user_pb2.User:
         slug, user_id = names.child(request.name, "users")
-        user = await self._lanes.write(
+        user = await (lane or self._lanes.small_write)(
             use_case, caller(), slug, user_id, etag=request.etag, request_id=request.request_id
         )
         return convert.user(user)

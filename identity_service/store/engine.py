@@ -3,6 +3,7 @@
 functions, which never commit."""
 
 import collections
+import contextvars
 import sqlite3
 import threading
 import unicodedata
@@ -88,10 +89,27 @@ def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: object) ->
         dbapi_connection.execute(f"PRAGMA {pragma}")
 
 
+def _no_autocheckpoint(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint = 0")
+
+
 class _SQLiteConnection(sqlite3.Connection):
-    """A sqlite3 connection that knows how its next transaction begins."""
+    """A sqlite3 connection that knows how its next transaction begins, and
+    whether that BEGIN may wait for another writer."""
 
     begin_mode = "DEFERRED"
+    begin_waits = True
+
+
+class WriteWouldWait(Exception):
+    """A write that may not wait (Database.now_or_never) found SQLite's write
+    lock taken: nothing was done."""
+
+
+# Set by Database.now_or_never: [True] until its first write transaction begins.
+_not_waiting: contextvars.ContextVar[list[bool] | None] = contextvars.ContextVar(
+    "roster_not_waiting", default=None
+)
 
 
 class _SQLiteDialect(SQLiteDialect_pysqlite):
@@ -108,7 +126,19 @@ class _SQLiteDialect(SQLiteDialect_pysqlite):
         # would begin every later transaction, reads too, IMMEDIATE.
         driver = getattr(dbapi_connection, "driver_connection", dbapi_connection)
         mode, driver.begin_mode = driver.begin_mode, "DEFERRED"
-        driver.execute(f"BEGIN {mode}")
+        if driver.begin_waits:
+            driver.execute(f"BEGIN {mode}")
+            return
+        driver.begin_waits = True
+        driver.execute("PRAGMA busy_timeout = 0")
+        try:
+            driver.execute(f"BEGIN {mode}")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode == sqlite3.SQLITE_BUSY:
+                raise WriteWouldWait from exc
+            raise
+        finally:
+            driver.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
 
 
 registry.register("sqlite.roster", __name__, "_SQLiteDialect")
@@ -306,13 +336,30 @@ class Database:
             yield conn
 
     @contextmanager
+    def now_or_never(self) -> Iterator[None]:
+        """Within it, the first write transaction on SQLite begins only if no
+        writer holds the write lock at this instant, of this process or of
+        another; else it raises WriteWouldWait, having done nothing. Later
+        write transactions wait as usual. (For writes on the event loop,
+        which must never wait for a lock: decision 0021.)"""
+        token = _not_waiting.set([True])
+        try:
+            yield
+        finally:
+            _not_waiting.reset(token)
+
+    @contextmanager
     def _writer(self) -> Iterator[None]:
         """This process's turn to write, on SQLite; StorageUnavailable when
         it does not come within the busy timeout."""
         if self._sqlite_writer is None:
             yield
             return
-        if not self._sqlite_writer.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+        not_waiting = _not_waiting.get()
+        if not_waiting and not_waiting[0]:
+            if not self._sqlite_writer.acquire(blocking=False):
+                raise WriteWouldWait
+        elif not self._sqlite_writer.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
             raise StorageUnavailable(
                 "the database is busy with other writes; retry (with the same request_id)"
             )
@@ -333,11 +380,15 @@ class Database:
             for topic in _TOPICS:
                 conn.info[topic] = set()
             driver = conn.connection.driver_connection
+            not_waiting = _not_waiting.get()
             if isinstance(driver, _SQLiteConnection):
                 # A deferred transaction that upgrades to a write later fails
                 # with SQLITE_BUSY instead of waiting for the lock.
                 driver.begin_mode = "IMMEDIATE"
+                driver.begin_waits = not (not_waiting and not_waiting[0])
             with conn.begin():
+                if not_waiting:
+                    not_waiting[0] = False
                 yield conn
             changed = {topic: frozenset(conn.info.pop(topic)) for topic in _TOPICS}
         for topic, tenants in changed.items():
@@ -364,6 +415,25 @@ class Database:
             conn.begin(),
         ):
             yield conn
+
+    def checkpoint_apart(self) -> None:
+        """On SQLite, from now on no commit checkpoints the WAL (SQLite's
+        auto-checkpoint, which copies it into the database file and syncs
+        that file, in the committing thread: on the event loop every call
+        would wait for the disk); `checkpoint` does, where its caller runs it."""
+        if self.is_postgresql:
+            return
+        sa.event.listen(self.engine, "connect", _no_autocheckpoint)  # a pool event
+        self.engine.dispose()  # the pooled connections reconnect with it
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database file as far as readers allow
+        (PASSIVE: it waits for no one)."""
+        raw = self.engine.raw_connection()
+        try:
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
+        finally:
+            raw.close()
 
     def dispose(self) -> None:
         self.engine.dispose()
