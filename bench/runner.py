@@ -87,7 +87,7 @@ class Session:
         await self.window(pending, self.settings.seconds)
         return self.finish(pending)
 
-    async def warm(self, scenario: Scenario, *, concurrency: int | None = None) -> "Pending | None":
+    async def warm(self, scenario: Scenario, *, concurrency: int | None = None) -> Pending | None:
         """A SCIM scenario warmed up, to measure in windows; None when its
         limit leaves no call to send."""
         limit = None if scenario.limit is None else scenario.limit(self.system.dataset, self.sent)
@@ -129,7 +129,7 @@ class Session:
         limit: int | None,
         concurrency: int,
         warmup_calls: int | None = None,
-    ) -> "Pending":
+    ) -> Pending:
         await self.settle()
         seconds = self.settings.warmup_seconds if warmup_calls is None else float("inf")
         warmup = Window()
@@ -138,7 +138,7 @@ class Session:
         )
         return Pending(key, title, call, concurrency, limit, warmup.calls + len(warmup.refused))
 
-    async def window(self, pending: "Pending", seconds: float) -> None:
+    async def window(self, pending: Pending, seconds: float) -> None:
         """Measure `pending` for `seconds` more, its calls numbered on."""
         left = None if pending.limit is None else pending.limit - pending.numbered
         if left == 0:
@@ -160,7 +160,7 @@ class Session:
         for name, used in cores.items():
             pending.core_seconds[name] = pending.core_seconds.get(name, 0.0) + used * window.elapsed
 
-    def finish(self, pending: "Pending") -> Row:
+    def finish(self, pending: Pending) -> Row:
         """The row of `pending`'s windows, kept."""
         self.sent[pending.key] = pending.numbered
         elapsed = pending.seen.elapsed or float("nan")

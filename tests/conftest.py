@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 
 import grpc
 import pytest
-import uvloop
 from identity.v1 import (
     change_service_pb2_grpc,
     credential_service_pb2_grpc,
@@ -32,12 +31,12 @@ T = TypeVar("T")
 
 
 class ServerThread:
-    """The asyncio server on its own event loop (uvloop's, as `identity-service
-    serve` runs it) in a background thread, so tests can call it with ordinary
-    blocking stubs and real threads."""
+    """The asyncio server on its own event loop in a background thread, so
+    tests can call it with ordinary blocking stubs and real threads. (The
+    server processes of tests/processes.py run on uvloop, as served.)"""
 
     def __init__(self, db: Database, database_url: str, **settings: Any) -> None:
-        self._loop = uvloop.new_event_loop()
+        self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
         # Change streams checkpoint often, so tests see idle streams' checkpoints.

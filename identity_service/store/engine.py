@@ -421,7 +421,7 @@ class Database:
         auto-checkpoint, which copies it into the database file and syncs
         that file, in the committing thread: on the event loop every call
         would wait for the disk); `checkpoint` does, where its caller runs it."""
-        if self.is_postgresql:
+        if self.is_postgresql or sa.event.contains(self.engine, "connect", _no_autocheckpoint):
             return
         sa.event.listen(self.engine, "connect", _no_autocheckpoint)  # a pool event
         self.engine.dispose()  # the pooled connections reconnect with it
