@@ -30,15 +30,39 @@ from tests.postgres import Postgres
 T = TypeVar("T")
 
 
-class ServerThread:
-    """The asyncio server on its own event loop in a background thread, so
-    tests can call it with ordinary blocking stubs and real threads. (The
-    server processes of tests/processes.py run on uvloop, as served.)"""
+class LoopThread:
+    """An asyncio event loop running in a daemon thread, so tests can start
+    servers on it and call them with ordinary blocking stubs and real threads."""
 
-    def __init__(self, db: Database, database_url: str, **settings: Any) -> None:
+    def __init__(self) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run `coroutine` on the loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=30)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def close(self) -> None:
+        """Stop the loop and close it (a loop left open leaks its sockets
+        until a garbage collection, which fails whatever test is running)."""
+        if not self._thread.is_alive():
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
+        self._loop.close()
+
+
+class ServerThread:
+    """identity_service on an asyncio event loop in a background thread.
+    (The server processes of tests/processes.py run on uvloop, as served.)"""
+
+    def __init__(self, db: Database, database_url: str, **settings: Any) -> None:
+        self.loop = LoopThread()
         # Change streams checkpoint often, so tests see idle streams' checkpoints.
         # No rate limits unless a test sets them (tests/test_rate_limit.py):
         # property tests and fuzzers call one tenant faster than an IdP would.
@@ -50,21 +74,14 @@ class ServerThread:
             **settings,
         }
         configured = Settings(database_url=database_url, **settings)
-        self.running = self._call(server_module.start(configured, db))
-
-    def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=30)
+        self.running = self.loop.run(server_module.start(configured, db))
 
     def stop(self, grace: float = 0) -> None:
         """Stop the server and its loop; once stopped, do nothing."""
-        if not self._thread.is_alive():
+        if not self.loop.alive:
             return
-        asyncio.run_coroutine_threadsafe(
-            server_module.stop(self.running, grace), self._loop
-        ).result(timeout=30)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=30)
-        self._loop.close()
+        self.loop.run(server_module.stop(self.running, grace))
+        self.loop.close()
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ import contextlib
 import functools
 import hashlib
 import logging
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -36,7 +35,7 @@ from identity_service.service.tenants import OPERATOR, Credentials
 from identity_service.service.users import Users
 from identity_service.servicers.interceptor import caller
 from identity_service.store.engine import Database
-from tests.conftest import ServerThread
+from tests.conftest import LoopThread, ServerThread
 from tests.helpers import (
     Metadata,
     Stubs,
@@ -278,9 +277,7 @@ def probe_target(db: Database) -> Iterator[str]:
     """A server with the real interceptor and a streaming probe service that
     answers the caller's tenant: identity.v1 has no streaming method yet,
     but the change stream will be one."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
+    thread = LoopThread()
     handlers = {
         "ServerStream": grpc.unary_stream_rpc_method_handler(_tenant_of_caller),
         "BidiStream": grpc.stream_stream_rpc_method_handler(_tenant_of_caller_per_message),
@@ -296,12 +293,10 @@ def probe_target(db: Database) -> Iterator[str]:
         await server.start()
         return server, port
 
-    server, port = asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=30)
+    server, port = thread.run(start())
     yield f"127.0.0.1:{port}"
-    asyncio.run_coroutine_threadsafe(server.stop(0), loop).result(timeout=30)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(timeout=30)
-    loop.close()
+    thread.run(server.stop(0))
+    thread.close()
 
 
 def _probe(channel: grpc.Channel, method: str, metadata: Metadata) -> list[bytes]:

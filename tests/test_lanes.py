@@ -246,3 +246,32 @@ def test_sqlite_commits_leave_the_wal_to_a_checkpoint_in_the_writer_thread(
     # Each round writes CHECKPOINT_EVERY pages or more; the WAL restarts after each checkpoint.
     assert sizes[0] >= CHECKPOINT_EVERY * 2000
     assert sizes[2] <= sizes[0] * 1.2, sizes
+
+
+def test_a_checkpoint_waits_for_the_write_in_progress(sqlite_db: Database) -> None:
+    """The checkpoint takes this process's write turn: a frame committed while
+    it ran would stay in the WAL, and SQLite starts the WAL afresh only once
+    every frame is in the database file (under steady writes the WAL would
+    grow from one checkpoint to the next)."""
+    release, checkpointed = threading.Event(), threading.Event()
+
+    def hold_the_write_turn() -> None:
+        with sqlite_db.write():
+            release.wait(5)
+
+    def checkpoint() -> None:
+        sqlite_db.checkpoint()
+        checkpointed.set()
+
+    writer = threading.Thread(target=hold_the_write_turn)
+    writer.start()
+    time.sleep(0.1)
+    checkpointer = threading.Thread(target=checkpoint)
+    checkpointer.start()
+    try:
+        assert not checkpointed.wait(0.3)
+    finally:
+        release.set()
+        writer.join(5)
+    assert checkpointed.wait(5)
+    checkpointer.join(5)

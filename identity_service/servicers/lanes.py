@@ -83,15 +83,16 @@ class Lanes:
         if self._writer is not None:
             try:
                 with self._db.now_or_never():
-                    return use_case(*args, **kwargs)
+                    result = use_case(*args, **kwargs)
             except WriteWouldWait:
-                pass  # nothing was done: queue it
-            finally:
+                pass  # nothing was done: queue it (write() counts it)
+            else:
                 self._written(self._writer)
+                return result
         return await self.write(use_case, *args, **kwargs)
 
     def _written(self, writer: ThreadPoolExecutor) -> None:
-        """Count a write (or an attempt), and have the writer thread
+        """Count a write, and have the writer thread
         checkpoint the WAL every CHECKPOINT_EVERY of them."""
         self._writes += 1
         if self._writes >= CHECKPOINT_EVERY:

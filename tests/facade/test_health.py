@@ -83,7 +83,7 @@ def test_ready_is_503_while_identity_service_reports_not_serving(
     """NOT_SERVING (its database does not answer, or it drains): 503; SERVING: 200."""
 
     def report(status: health_pb2.HealthCheckResponse.ServingStatus.ValueType) -> None:
-        own_server._call(own_server.running.health.set(health.OVERALL_HEALTH, status))
+        own_server.loop.run(own_server.running.health.set(health.OVERALL_HEALTH, status))
 
     with facade_of(own_server) as facade:
         report(NOT_SERVING)

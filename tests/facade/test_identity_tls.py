@@ -1,19 +1,16 @@
 """TLS and mutual TLS between the facade and identity_service, with
 certificates the tests make."""
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from identity_service import server
-from identity_service.settings import Settings as IdentitySettings
 from identity_service.store.engine import Database
 from scim_facade.app import create_app
 from scim_facade.settings import Settings
+from tests.conftest import ServerThread
 from tests.helpers import TenantAccess
 from tests.tls import Pki, make_pki
 
@@ -26,21 +23,15 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 @pytest.fixture(scope="module")
 def mtls_target(db: Database, database_url: str, pki: Pki) -> Iterator[str]:
     """identity_service requiring client certificates of the test CA."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    settings = IdentitySettings(
-        database_url=database_url,
-        listen="127.0.0.1:0",
+    server = ServerThread(
+        db,
+        database_url,
         tls_cert_file=pki.server_cert,
         tls_key_file=pki.server_key,
         tls_client_ca_file=pki.ca,
     )
-    running = asyncio.run_coroutine_threadsafe(server.start(settings, db), loop).result(30)
-    yield f"127.0.0.1:{running.port}"
-    asyncio.run_coroutine_threadsafe(server.stop(running, 0), loop).result(30)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(30)
+    yield f"127.0.0.1:{server.running.port}"
+    server.stop()
 
 
 def _list_users(settings: Settings, tenant: TenantAccess) -> int:
