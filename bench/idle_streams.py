@@ -1,16 +1,20 @@
 """Idle change streams must not slow unary calls: 1,000 concurrent idle
 WatchChanges streams on one process are normal.
 
-GetUser runs in a closed loop, first alone (the baseline), then while
-another process holds 1,000 idle streams of the same tenant, in the same run
-against the same server. The measuring window is longer than the server's
-checkpoint interval (default 15 s), so every stream sends at least one
-periodic checkpoint while it is measured; the run checks that it did."""
+GetUser runs in a closed loop against the same server in the same run:
+alone (the baseline) for half a window, then for a whole window while
+another process holds 1,000 idle streams of the same tenant, then alone
+again for half a window. The baseline's two halves around the loaded
+window cancel a drift of the machine's speed over the minute the row takes,
+as the paired rows of the suite do (bench/suite.py). The loaded window is
+longer than the server's checkpoint interval (default 15 s), so every
+stream sends at least one periodic checkpoint while it is measured; the run
+checks that it did."""
 
 import grpc
 from identity.v1 import user_pb2, user_service_pb2, user_service_pb2_grpc
 
-from bench.load import Call, closed_loop
+from bench.load import Call, Window, closed_loop, run_window
 from bench.report import Result, Row, Target
 from bench.seed import TENANT
 from bench.systems import System
@@ -29,33 +33,40 @@ MAX_P99 = 1.5
 
 
 async def run(system: System) -> Result:
-    """Measure the baseline, then the same load with the streams open."""
+    """Measure the baseline around the same load with the streams open."""
+    baseline, loaded = Window(), Window()
     async with grpc.aio.insecure_channel(system.grpc_target) as channel:
         get_user = await _seeded(channel, system.secret)
-        baseline = await _phase("baseline", get_user, system)
+        await _phase(baseline, MEASURE_SECONDS / 2, get_user)
+        baseline_rss = system.rss_mb()["identity_service"]
         async with Watchers.holding(system, STREAMS) as watchers:
-            loaded = await _phase(f"with {STREAMS:,} idle streams", get_user, system, watchers)
+            await _phase(loaded, MEASURE_SECONDS, get_user, watchers)
             checkpoints = await watchers.report()
+            loaded_rss = system.rss_mb()["identity_service"]
+        await _phase(baseline, MEASURE_SECONDS / 2, get_user)
     if checkpoints.fewest < 1:
         raise RuntimeError("a stream sent no checkpoint while measured: lengthen the window")
+    before = _row("baseline", baseline, baseline_rss)
+    during = _row(f"with {STREAMS:,} idle streams", loaded, loaded_rss)
     return Result(
         benchmark="idle_streams",
         summary=(
-            f"GetUser, {CONCURRENCY} in flight, {MEASURE_SECONDS:g} s after "
-            f"{WARMUP_SECONDS:g} s warm-up; streams checkpoint every {CHECKPOINT_SECONDS:g} s"
+            f"GetUser, {CONCURRENCY} in flight: {MEASURE_SECONDS:g} s with the streams "
+            f"between two {MEASURE_SECONDS / 2:g} s halves of the baseline, each after "
+            f"{WARMUP_SECONDS:g} s of warm-up; streams checkpoint every {CHECKPOINT_SECONDS:g} s"
         ),
         setup=_setup(),
-        rows=[baseline, loaded],
+        rows=[before, during],
         targets=[
             Target(
                 "throughput, with streams / baseline",
-                loaded.requests_per_second / baseline.requests_per_second,
+                during.requests_per_second / before.requests_per_second,
                 MIN_THROUGHPUT,
                 at_least=True,
             ),
             Target(
                 "p99, with streams / baseline",
-                loaded.p99_ms / baseline.p99_ms,
+                during.p99_ms / before.p99_ms,
                 MAX_P99,
                 at_least=False,
             ),
@@ -86,20 +97,21 @@ async def _seeded(channel: grpc.aio.Channel, secret: str) -> Call:
     return get_user
 
 
-async def _phase(name: str, call: Call, system: System, watchers: Watchers | None = None) -> Row:
-    """Warm up, then measure; with watchers, count their checkpoints from
-    the start of the measuring on."""
+async def _phase(
+    window: Window, seconds: float, call: Call, watchers: Watchers | None = None
+) -> None:
+    """Warm up, then measure into `window`; with watchers, count their
+    checkpoints from the start of the measuring on."""
     await closed_loop(call, concurrency=CONCURRENCY, seconds=WARMUP_SECONDS)
     if watchers is not None:
         await watchers.mark()
-    measured = await closed_loop(call, concurrency=CONCURRENCY, seconds=MEASURE_SECONDS)
+    await run_window(window, call, concurrency=CONCURRENCY, seconds=seconds)
+
+
+def _row(name: str, window: Window, rss_mb: float) -> Row:
+    measured = window.measured()
     return Row(
-        name,
-        measured.requests_per_second,
-        measured.p50_ms,
-        measured.p99_ms,
-        system.rss_mb()["identity_service"],
-        measured.calls,
+        name, measured.requests_per_second, measured.p50_ms, measured.p99_ms, rss_mb, measured.calls
     )
 
 

@@ -82,13 +82,7 @@ def _group(
     return _resource(service, group_type, document, storage)
 
 
-async def _serve(port: int, data: Dataset) -> None:
-    started = time.perf_counter()
-    app = application(data)
-    seeded = time.perf_counter() - started
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
-    )
+async def _serve(config: uvicorn.Config, seeded: float) -> None:
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     while not server.started:
@@ -102,7 +96,17 @@ async def _serve(port: int, data: Dataset) -> None:
 
 def main() -> None:
     port, users = int(sys.argv[1]), int(sys.argv[2])
-    asyncio.run(_serve(port, Dataset(users)))
+    started = time.perf_counter()
+    app = application(Dataset(users))
+    seeded = time.perf_counter() - started
+    # Quiet, as Roster's processes run in the benchmark (bench/systems.py),
+    # on the event loop uvicorn picks as `uvicorn.run` would (asyncio.run
+    # alone would not).
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
+    )
+    with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+        runner.run(_serve(config, seeded))
 
 
 if __name__ == "__main__":
