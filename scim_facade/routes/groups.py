@@ -23,9 +23,9 @@ from scim_facade.mapping import groups as mapping
 from scim_facade.projection import Projection
 from scim_facade.responses import SCIM_JSON, ScimResponse, scim
 from scim_facade.routes import openapi
-from scim_facade.routes.common import body, if_match, projection, scim_call
+from scim_facade.routes.common import ScimRoute, body, if_match, projection, scim_call
 
-router = APIRouter(tags=["Groups"])
+router = APIRouter(tags=["Groups"], route_class=ScimRoute)
 _Entries = list[dict[str, Any]]
 
 

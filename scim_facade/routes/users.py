@@ -10,9 +10,9 @@ from scim_facade.mapping import users as mapping
 from scim_facade.projection import Projection
 from scim_facade.responses import ScimResponse, scim
 from scim_facade.routes import openapi
-from scim_facade.routes.common import body, if_match, projection, scim_call
+from scim_facade.routes.common import ScimRoute, body, if_match, projection, scim_call
 
-router = APIRouter(tags=["Users"])
+router = APIRouter(tags=["Users"], route_class=ScimRoute)
 
 
 def _answer(call: Call, user: Any, shown: Projection, status: int = 200) -> ScimResponse:
